@@ -1,0 +1,37 @@
+# `make test` and `make report` each build the virtual environment from nothing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# CPU build of torch (an unpinned torch pulls a multi-GB CUDA build).
+TORCH  ?= torch==2.13.0
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv test test-thorough report bench lint clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+test: venv
+	$(BIN)/ruff check divergences gan_theory tests benchmarks
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q
+
+test-thorough: venv
+	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q -m "slow or not slow"
+
+report: venv
+	$(BIN)/gan-theory report --out report
+
+bench: venv
+	$(BIN)/python -m pytest benchmarks --benchmark-only -q
+
+lint: venv
+	$(BIN)/ruff check divergences gan_theory tests benchmarks
+
+clean:
+	rm -rf $(VENV) report .pytest_cache .benchmarks

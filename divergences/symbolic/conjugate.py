@@ -1,0 +1,263 @@
+"""The Legendre-Fenchel engine: the convex conjugate of a generator over ``u > 0``.
+
+.. math::
+    f^*(t) = \\sup_{u > 0} \\big( u t - f(u) \\big).
+
+For convex ``f`` the derivative (or subdifferential) is non-decreasing, so the maximiser moves
+monotonically with ``t``. Writing ``a = f'(0+)`` and ``b = f'(oo)``, the engine splits the real
+line into regions (Rockafellar, *Convex Analysis*, 1970, Thm. 26.5 and Sec. 12; Boyd and
+Vandenberghe, *Convex Optimization*, 2004, Sec. 3.3):
+
+* ``t <= a`` (when ``a`` is finite): ``u t - f(u)`` is non-increasing in ``u``, the supremum is
+  the limit ``u -> 0+`` and ``f^*(t) = -f(0+)``;
+* inside a smooth piece, ``f'(u*) = t``: the branch of the inverse of ``f'`` lying in the piece
+  gives ``f^*(t) = t u^* - f(u^*)`` (this is where Lambert W appears for ``jeffrey``);
+* at a kink ``x`` of ``f`` with one-sided slopes ``f'(x-) < f'(x+)``: every ``t`` in between has
+  the maximiser ``u^* = x`` and ``f^*(t) = x t - f(x)``;
+* ``t > b``: ``u t - f(u) -> oo``, the conjugate is infinite; at ``t = b`` the supremum is the limit
+  ``lim_{u -> oo} (b u - f(u))``, and the domain's end is closed exactly when it is finite.
+
+The domain therefore always contains ``(-oo, b)``: it is ``R``, ``(-oo, b)`` or ``(-oo, b]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from ..errors import DerivationError
+from .generator import Generator, Piece
+from .simplify import interval_parametrisation, nice, simplify_on_interval
+from .steps import DerivationStep
+from .symbols import s, t, u
+
+__all__ = ["Conjugate", "Region", "conjugate"]
+
+
+@dataclass(frozen=True)
+class Region:
+    """An interval of ``t`` with one formula for ``f^*`` and for the maximiser ``u^*``.
+
+    ``hi_closed`` says whether the region contains its upper end; regions are listed from left to
+    right and are contiguous, so a region's lower end is the previous region's upper end.
+    """
+
+    kind: str  # "boundary-zero" | "stationary" | "kink" | "endpoint"
+    lo: sp.Expr
+    hi: sp.Expr
+    hi_closed: bool
+    value: sp.Expr
+    argmax: sp.Expr
+
+
+@dataclass(frozen=True)
+class Conjugate:
+    """The derived conjugate: the piecewise expression, its domain, regions and derivation."""
+
+    expr: sp.Expr
+    domain: sp.Interval
+    regions: tuple[Region, ...]
+    slope_at_zero: sp.Expr  # a = f'(0+)
+    slope_at_infinity: sp.Expr  # b = f'(oo)
+    derivation: tuple[DerivationStep, ...]
+
+    @property
+    def argmax(self) -> sp.Expr:
+        """The maximiser ``u^*(t)`` as a Piecewise (``0`` means the limit ``u -> 0+``)."""
+        return _assemble([(r.argmax, r) for r in self.regions], sp.nan)
+
+
+def _limit(expr: sp.Expr, at: sp.Expr, direction: str) -> sp.Expr:
+    return sp.simplify(sp.limit(expr, u, at, direction))
+
+
+def _samples(lo: sp.Expr, hi: sp.Expr) -> list[sp.Expr]:
+    if lo.is_finite and hi.is_finite:
+        return [lo + (hi - lo) * sp.Rational(k, 8) for k in (1, 4, 7)]
+    if hi.is_finite:
+        return [hi - sp.Rational(1, 2), hi - 2, hi - 10]
+    if lo.is_finite:
+        return [lo + sp.Rational(1, 2), lo + 2, lo + 10]
+    return [sp.Integer(-3), sp.Rational(3, 10), sp.Integer(3)]
+
+
+def _inverse_branch(piece: Piece, derivative: sp.Expr, lo: sp.Expr, hi: sp.Expr, name: str):
+    """The branch of ``(f')^{-1}`` that maps ``(lo, hi)`` into the piece."""
+    try:
+        candidates = sp.solve(sp.Eq(derivative, t), u, dict=False)
+    except NotImplementedError as exc:
+        raise DerivationError(
+            f"generator {name!r}: SymPy cannot invert f'(u) = {derivative} = t in closed form"
+        ) from exc
+    d_fn = sp.lambdify(u, derivative, modules="mpmath")
+    left = float(piece.left)
+    right = float("inf") if piece.right is sp.oo else float(piece.right)
+    with mpmath.workdps(30):
+        for candidate in candidates:
+            c_fn = sp.lambdify(t, candidate, modules="mpmath")
+            ok = True
+            for sample in _samples(lo, hi):
+                tv = mpmath.mpf(sp.N(sample, 30))
+                try:
+                    uv = mpmath.mpmathify(c_fn(tv))
+                except (ZeroDivisionError, ValueError, TypeError):
+                    ok = False
+                    break
+                if abs(mpmath.im(uv)) > 1e-20 or not left < mpmath.re(uv) < right:
+                    ok = False
+                    break
+                if abs(d_fn(mpmath.re(uv)) - tv) > 1e-15 * max(1, abs(tv)):
+                    ok = False
+                    break
+            if ok:
+                return candidate
+    raise DerivationError(
+        f"generator {name!r}: no branch of the solutions {candidates} of f'(u) = t lies in "
+        f"({piece.left}, {piece.right}) for t in ({lo}, {hi})"
+    )
+
+
+def _assemble(items: list[tuple[sp.Expr, Region]], outside: sp.Expr) -> sp.Expr:
+    args = []
+    for value, region in items:
+        cond = sp.Le(t, region.hi) if region.hi_closed else sp.Lt(t, region.hi)
+        if region.hi is sp.oo:
+            cond = sp.true
+        args.append((value, cond))
+    if args[-1][1] is not sp.true:
+        args.append((outside, sp.true))
+    if len(args) == 1:
+        return args[0][0]
+    return sp.Piecewise(*args)
+
+
+def conjugate(gen: Generator) -> Conjugate:
+    """Derive ``f^*`` and its domain from the validated generator ``gen``."""
+    name = gen.name
+    steps: list[DerivationStep] = []
+    regions: list[Region] = []
+    first, last = gen.pieces[0], gen.pieces[-1]
+    d_first = sp.diff(first.expr, u)
+    a = _limit(d_first, 0, "+")
+    steps.append(
+        DerivationStep(
+            "slope at the left end a = f'(0+) = lim_{u->0+} f'(u)",
+            sp.Eq(sp.Symbol("a"), a),
+        )
+    )
+    if a.is_finite:
+        f0 = _limit(first.expr, 0, "+")
+        regions.append(Region("boundary-zero", -sp.oo, a, True, nice(-f0), sp.S.Zero))
+        steps.append(
+            DerivationStep(
+                "for t <= a, u t - f(u) is non-increasing in u: the supremum is the limit "
+                "u -> 0+, f*(t) = -f(0+)",
+                sp.Eq(sp.Symbol("f^*(t)"), -f0),
+            )
+        )
+    for index, piece in enumerate(gen.pieces):
+        derivative = sp.simplify(sp.diff(piece.expr, u))
+        lo = _limit(derivative, piece.left, "+")
+        hi = _limit(derivative, piece.right, "-")
+        if len(gen.pieces) > 1:
+            steps.append(
+                DerivationStep(
+                    f"piece {index + 1}: f(u) = {piece.expr} for u in ({piece.left}, "
+                    f"{piece.right}); f' ranges over ({lo}, {hi})",
+                    sp.Eq(sp.Symbol(f"f'_{index + 1}(u)"), derivative),
+                )
+            )
+        else:
+            steps.append(
+                DerivationStep(
+                    f"f'(u) = {derivative} ranges over ({lo}, {hi}) on (0, oo)",
+                    sp.Eq(sp.Symbol("f'(u)"), derivative),
+                )
+            )
+        if sp.simplify(hi - lo) != 0:
+            branch = _inverse_branch(piece, derivative, lo, hi, name)
+            argmax = simplify_on_interval(branch, lo, hi)
+            param = interval_parametrisation(lo, hi)
+            value = simplify_on_interval(t * argmax - piece.expr.subs(u, argmax), lo, hi)
+            if param is not None:
+                # a second pass from the parametrised form often finds a shorter expression
+                inner = nice((t * argmax - piece.expr.subs(u, argmax)).subs(t, param))
+                back = nice(inner.subs(s, sp.solve(sp.Eq(param, t), s)[0]))
+                value = min([value, back], key=sp.count_ops)
+            regions.append(Region("stationary", lo, hi, False, value, argmax))
+            steps.append(
+                DerivationStep(
+                    f"for t in ({lo}, {hi}) the stationarity condition f'(u) = t has the "
+                    "solution in the piece",
+                    sp.Eq(sp.Symbol("u^*"), argmax),
+                )
+            )
+            steps.append(
+                DerivationStep(
+                    "substituting, f*(t) = t u* - f(u*)",
+                    sp.Eq(sp.Symbol("f^*(t)"), value),
+                )
+            )
+        if index + 1 < len(gen.pieces):
+            x = piece.right
+            nxt = gen.pieces[index + 1]
+            lo_next = _limit(sp.diff(nxt.expr, u), x, "+")
+            if sp.simplify(lo_next - hi) != 0:
+                value = nice(x * t - piece.expr.subs(u, x))
+                regions.append(Region("kink", hi, lo_next, True, value, x))
+                steps.append(
+                    DerivationStep(
+                        f"kink at u = {x}: for t in [{hi}, {lo_next}] the maximiser is u* = {x}",
+                        sp.Eq(sp.Symbol("f^*(t)"), value),
+                    )
+                )
+    b = _limit(sp.diff(last.expr, u), sp.oo, "-")
+    steps.append(
+        DerivationStep(
+            "slope at the right end b = f'(oo) = lim_{u->oo} f'(u)", sp.Eq(sp.Symbol("b"), b)
+        )
+    )
+    if b.is_finite:
+        at_b = sp.simplify(sp.limit(b * u - last.expr, u, sp.oo))
+        closed = bool(at_b.is_finite)
+        steps.append(
+            DerivationStep(
+                "for t > b, u t - f(u) -> oo; at t = b the supremum is lim_{u->oo} (b u - f(u))"
+                + (": finite, so b belongs to the domain" if closed else ": infinite"),
+                sp.Eq(sp.Symbol("f^*(b)"), at_b),
+            )
+        )
+        if closed:
+            previous = regions[-1]
+            at_end = sp.simplify(sp.limit(previous.value, t, b, "-"))
+            if sp.simplify(at_end - at_b) != 0:
+                raise DerivationError(
+                    f"generator {name!r}: f* is not lower semicontinuous at t = b = {b} "
+                    f"(left limit {at_end}, value {at_b})"
+                )
+            try:
+                direct = sp.simplify(previous.value.subs(t, b))
+            except (ZeroDivisionError, TypeError):
+                direct = sp.nan
+            if direct.is_finite and sp.simplify(direct - at_b) == 0:
+                regions[-1] = Region(
+                    previous.kind, previous.lo, b, True, previous.value, previous.argmax
+                )
+            else:
+                regions.append(Region("endpoint", b, b, True, at_b, sp.oo))
+        domain = sp.Interval(-sp.oo, b, True, not closed)
+    else:
+        domain = sp.Interval(-sp.oo, sp.oo)
+    expr = _assemble([(r.value, r) for r in regions], sp.oo)
+    steps.append(DerivationStep("domain of f* (where it is finite)", domain))
+    steps.append(DerivationStep("assembled conjugate", sp.Eq(sp.Symbol("f^*(t)"), expr)))
+    return Conjugate(
+        expr=expr,
+        domain=domain,
+        regions=tuple(regions),
+        slope_at_zero=a,
+        slope_at_infinity=b,
+        derivation=tuple(steps),
+    )

@@ -1,0 +1,120 @@
+"""Simplification helpers used by the engine.
+
+SymPy's ``simplify`` does not know a few identities the conjugates need, and it cannot use the
+fact that ``t`` lies in an interval. Two helpers fill those gaps:
+
+* :func:`lambert_rules` applies, on the principal branch of Lambert W (valid for positive
+  arguments, which is where the engine meets it):
+
+  .. math::
+      e^{a + W(z)} = e^{a} \\frac{z}{W(z)}, \\qquad
+      \\log W(z) = \\log z - W(z), \\qquad
+      W(y e^{y}) = y \\quad (y \\ge 0).
+
+* :func:`simplify_on_interval` rewrites ``t`` as ``hi - s`` or ``lo + s`` with ``s > 0`` so that
+  the assumptions let SymPy combine logarithms and roots correctly, then substitutes back.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .symbols import s, t
+
+__all__ = ["lambert_rules", "nice", "simplify_on_interval"]
+
+
+def _is_exp_of_sum_with_w(x: sp.Basic) -> bool:
+    if not isinstance(x, sp.exp):
+        return False
+    arg = sp.expand(x.args[0])
+    return isinstance(arg, sp.Add) and any(isinstance(a, sp.LambertW) for a in arg.args)
+
+
+def _split_exp_w(x: sp.exp) -> sp.Expr:
+    factors = []
+    for a in sp.expand(x.args[0]).args:
+        if isinstance(a, sp.LambertW) and len(a.args) == 1:
+            factors.append(a.args[0] / a)
+        else:
+            factors.append(sp.exp(a))
+    return sp.Mul(*factors)
+
+
+def _w_of_y_exp_y(w: sp.LambertW) -> sp.Expr:
+    if len(w.args) != 1:
+        return w
+    z = sp.powsimp(w.args[0])
+    for factor in sp.Mul.make_args(z):
+        if isinstance(factor, sp.exp):
+            y = factor.args[0]
+            if y.is_nonnegative and sp.simplify(z - y * sp.exp(y)) == 0:
+                return y
+    return w
+
+
+def lambert_rules(expr: sp.Expr) -> sp.Expr:
+    """Apply the principal-branch Lambert W identities listed in the module docstring."""
+    if not expr.has(sp.LambertW):
+        return expr
+    e = expr.replace(_is_exp_of_sum_with_w, _split_exp_w)
+    e = e.replace(
+        lambda x: isinstance(x, sp.log) and isinstance(x.args[0], sp.LambertW),
+        lambda x: sp.log(x.args[0].args[0]) - x.args[0],
+    )
+    e = e.replace(
+        lambda x: isinstance(x, sp.log)
+        and isinstance(x.args[0], sp.Pow)
+        and isinstance(x.args[0].base, sp.LambertW),
+        lambda x: x.args[0].exp * (sp.log(x.args[0].base.args[0]) - x.args[0].base),
+    )
+    e = e.replace(lambda x: isinstance(x, sp.LambertW), _w_of_y_exp_y)
+    return e
+
+
+def _reciprocal_logs(expr: sp.Expr) -> sp.Expr:
+    """``log(A) -> -log(1/A)`` where that is shorter.
+
+    Valid wherever the expression is real: ``A > 0`` if and only if ``1/A > 0``.
+    """
+
+    def flip(x: sp.log) -> sp.Expr:
+        inverse = sp.simplify(1 / x.args[0])
+        return -sp.log(inverse) if sp.count_ops(inverse) < sp.count_ops(x.args[0]) else x
+
+    return expr.replace(lambda x: isinstance(x, sp.log), flip)
+
+
+def nice(expr: sp.Expr) -> sp.Expr:
+    """A short equivalent form of ``expr`` (fewest operations among a few canonical rewrites)."""
+    e = lambert_rules(expr)
+    candidates = [e]
+    for _ in range(2):
+        base = sp.simplify(lambert_rules(sp.expand_log(e)))
+        candidates += [
+            base,
+            sp.simplify(sp.logcombine(base)),
+            sp.factor(base),
+            _reciprocal_logs(base),
+        ]
+        e = min(candidates, key=sp.count_ops)
+    return min(candidates, key=sp.count_ops)
+
+
+def interval_parametrisation(lo: sp.Expr, hi: sp.Expr) -> sp.Expr | None:
+    """``t`` written with a positive symbol ``s`` so that ``t`` is inside ``(lo, hi)``."""
+    if hi.is_finite:
+        return hi - s
+    if lo.is_finite:
+        return lo + s
+    return None
+
+
+def simplify_on_interval(expr: sp.Expr, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
+    """Simplify an expression in ``t`` using ``lo < t < hi``."""
+    param = interval_parametrisation(lo, hi)
+    if param is None:
+        return nice(expr)
+    inner = nice(expr.subs(t, param))
+    back = sp.solve(sp.Eq(param, t), s)[0]
+    return nice(inner.subs(s, back))
