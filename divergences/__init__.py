@@ -1,0 +1,28 @@
+"""divergences: verified f-divergences and GAN losses.
+
+The symbolic layer derives, from a convex generator ``f`` alone, the Fenchel conjugate ``f^*``,
+its domain, the f-GAN output activation and the optimal critic, and certifies each derivation.
+
+>>> import divergences as dv
+>>> dv.get("js").conjugate_domain
+Interval.open(-oo, log(2)/2)
+"""
+
+from __future__ import annotations
+
+from .errors import DerivationError, InputError, InvalidGeneratorError, NotConvexError
+from .fdivergence import FDivergence, get, names
+from .symbolic.fgan import optimal_discriminator
+
+__all__ = [
+    "DerivationError",
+    "FDivergence",
+    "InputError",
+    "InvalidGeneratorError",
+    "NotConvexError",
+    "get",
+    "names",
+    "optimal_discriminator",
+]
+
+__version__ = "0.1.0"

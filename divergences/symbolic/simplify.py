@@ -21,7 +21,7 @@ import sympy as sp
 
 from .symbols import s, t
 
-__all__ = ["lambert_rules", "nice", "simplify_on_interval"]
+__all__ = ["is_zero", "lambert_rules", "nice", "simplify_on_interval"]
 
 
 def _is_exp_of_sum_with_w(x: sp.Basic) -> bool:
@@ -88,17 +88,28 @@ def _reciprocal_logs(expr: sp.Expr) -> sp.Expr:
 def nice(expr: sp.Expr) -> sp.Expr:
     """A short equivalent form of ``expr`` (fewest operations among a few canonical rewrites)."""
     e = lambert_rules(expr)
+    if e.is_number and e.is_rational:
+        return e
     candidates = [e]
-    for _ in range(2):
+    for _ in range(2 if e.has(sp.LambertW) else 1):
         base = sp.simplify(lambert_rules(sp.expand_log(e)))
-        candidates += [
-            base,
-            sp.simplify(sp.logcombine(base)),
-            sp.factor(base),
-            _reciprocal_logs(base),
-        ]
+        candidates.append(base)
+        if base.has(sp.log):
+            candidates += [sp.simplify(sp.logcombine(base)), _reciprocal_logs(base)]
+        if base.is_Add or base.is_Mul:
+            candidates.append(sp.factor(base))
         e = min(candidates, key=sp.count_ops)
-    return min(candidates, key=sp.count_ops)
+    return e
+
+
+def is_zero(expr: sp.Expr) -> bool:
+    """True when SymPy can show ``expr == 0`` (cheap rewrites first, then :func:`nice`)."""
+    quick = sp.expand(lambert_rules(expr))
+    if quick == 0:
+        return True
+    if sp.simplify(quick) == 0:
+        return True
+    return nice(expr) == 0
 
 
 def interval_parametrisation(lo: sp.Expr, hi: sp.Expr) -> sp.Expr | None:

@@ -1,0 +1,199 @@
+"""The :class:`FDivergence` object and the registry accessors :func:`get` and :func:`names`.
+
+An ``FDivergence`` is a view of a :class:`~divergences.symbolic.derivation.Derivation`: the
+generator, the derived conjugate and its domain, the output activation, the optimal critic and
+the certificate steps, as SymPy objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import sympy as sp
+
+from .symbolic.derivation import Derivation, Facts, derive
+from .symbolic.registry import REGISTRY, resolve_parameters
+from .symbolic.steps import DerivationStep, Step
+from .symbolic.symbols import r, t, u, v
+
+__all__ = ["FDivergence", "get", "names"]
+
+
+class FDivergence:
+    """An f-divergence :math:`D_f(P \\| Q) = \\mathbb{E}_Q[f(p/q)]` with its derived quantities.
+
+    Attributes:
+        name: registry name or the user's name.
+        parameters: exact parameter values (e.g. ``{"alpha": 1/2}``); empty for fixed entries.
+        generator: ``sympy.Lambda`` ``u -> f(u)``, ``u > 0``.
+        conjugate: ``sympy.Lambda`` ``t -> f^*(t) = sup_{u > 0} (u t - f(u))``, derived
+            (``oo`` outside the domain).
+        conjugate_domain: ``sympy.Interval`` where ``f^*`` is finite.
+        activation: ``sympy.Lambda`` ``v -> g_f(v)`` mapping all reals into the domain.
+        optimal_critic: ``sympy.Lambda`` ``r -> f'(r)``, the critic attaining the variational
+            bound at the density ratio ``r = p/q``.
+        steps: the certificate, a tuple of :class:`~divergences.symbolic.steps.Step`.
+        derivation: the derivation of ``f^*``, a tuple of ``DerivationStep``.
+
+    Example:
+        >>> import divergences as dv
+        >>> d = dv.get("kl")
+        >>> d.conjugate
+        Lambda(t, exp(t - 1))
+        >>> d.conjugate_domain
+        Interval(-oo, oo)
+    """
+
+    def __init__(
+        self,
+        derivation: Derivation,
+        *,
+        parameters: Mapping[str, sp.Expr] | None = None,
+        description: str = "",
+        formula: str = "",
+        reference: str = "",
+        symmetric: bool | None = None,
+        value_range: sp.Interval | None = None,
+    ) -> None:
+        self._derivation = derivation
+        self.name = derivation.name
+        self.parameters: Mapping[str, sp.Expr] = MappingProxyType(dict(parameters or {}))
+        self.description = description
+        self.formula = formula
+        self.reference = reference
+        self.symmetric = symmetric
+        self.value_range = value_range
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_generator(
+        cls,
+        expr: sp.Expr,
+        var: sp.Symbol,
+        name: str = "custom",
+        *,
+        allow_offset: bool = False,
+        activation: sp.Expr | None = None,
+        activation_var: sp.Symbol | None = None,
+    ) -> FDivergence:
+        """Run the engine on a user's generator ``f(var)``.
+
+        Args:
+            expr: a SymPy expression in ``var``, convex on ``(0, oo)`` with ``f(1) = 0``.
+            var: the SymPy symbol of the generator's argument.
+            name: a name used in messages and reports.
+            allow_offset: accept ``f(1) != 0`` (as the ``gan`` entry needs).
+            activation: optional output activation in ``activation_var``; it is certified to map
+                all reals into the derived domain. By default it is derived from the domain.
+
+        Raises:
+            InvalidGeneratorError: not a function of the one positive variable, a singularity in
+                ``(0, oo)``, affine, or ``f(1) != 0`` without ``allow_offset``.
+            NotConvexError: not convex on ``(0, oo)``.
+            DerivationError: no closed form for ``f^*`` or a failed certificate step.
+        """
+        act = None
+        if activation is not None:
+            act = sp.sympify(activation)
+            if activation_var is not None:
+                act = act.subs(activation_var, v)
+        derivation = derive(
+            expr, var, name, allow_offset=allow_offset, activation=act,
+            activation_source="given by the caller" if act is not None else "",
+        )
+        return cls(derivation)
+
+    # -- symbolic views -------------------------------------------------------------------------
+    @property
+    def generator(self) -> sp.Lambda:
+        return sp.Lambda(u, self._derivation.generator.expr)
+
+    @property
+    def conjugate(self) -> sp.Lambda:
+        return sp.Lambda(t, self._derivation.conjugate.expr)
+
+    @property
+    def conjugate_domain(self) -> sp.Interval:
+        return self._derivation.conjugate.domain
+
+    @property
+    def activation(self) -> sp.Lambda:
+        return sp.Lambda(v, self._derivation.activation)
+
+    @property
+    def activation_source(self) -> str:
+        return self._derivation.activation_source
+
+    @property
+    def optimal_critic(self) -> sp.Lambda:
+        return sp.Lambda(r, self._derivation.optimal_critic)
+
+    @property
+    def conjugate_argmax(self) -> sp.Lambda:
+        """``t -> u^*(t)``, the maximiser in the conjugate's supremum (``0`` means ``u -> 0+``)."""
+        return sp.Lambda(t, self._derivation.conjugate.argmax)
+
+    @property
+    def offset(self) -> sp.Expr:
+        """``f(1)``: zero except for entries registered with an offset (``gan``: ``-log 4``)."""
+        return self._derivation.generator.offset
+
+    @property
+    def has_offset(self) -> bool:
+        return self.offset != 0
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self._derivation.steps
+
+    @property
+    def derivation(self) -> tuple[DerivationStep, ...]:
+        return self._derivation.derivation
+
+    @property
+    def verified(self) -> bool:
+        """True when every certificate step passed (always, for an object that was built)."""
+        return self._derivation.verified
+
+    def __repr__(self) -> str:
+        params = "".join(f", {k}={val}" for k, val in self.parameters.items())
+        return f"FDivergence({self.name!r}{params}, f(u) = {self._derivation.generator.expr})"
+
+
+def names() -> tuple[str, ...]:
+    """The registered divergence names."""
+    return tuple(REGISTRY)
+
+
+def get(name: str, **parameters: object) -> FDivergence:
+    """The registered divergence ``name`` (derived on first use, then cached).
+
+    Raises:
+        KeyError: unknown name; the message lists the registered names.
+        InvalidGeneratorError: a parameter is unknown or out of range (e.g. ``alpha=1``).
+    """
+    if name not in REGISTRY:
+        raise KeyError(f"unknown divergence {name!r}; registered: {', '.join(REGISTRY)}")
+    entry = REGISTRY[name]
+    values = resolve_parameters(entry, parameters)
+    facts = Facts(entry.symmetric(**values), entry.value_range(**values))
+    label = name if not values else name + "(" + ", ".join(f"{k}={x}" for k, x in values.items()) + ")"
+    derivation = derive(
+        entry.generator(**values),
+        u,
+        label,
+        allow_offset=entry.allow_offset,
+        activation=entry.activation(**values) if entry.activation else None,
+        activation_source=entry.activation_source,
+        facts=facts,
+    )
+    return FDivergence(
+        derivation,
+        parameters=values,
+        description=entry.description,
+        formula=entry.formula,
+        reference=entry.reference,
+        symmetric=facts.symmetric,
+        value_range=facts.value_range,
+    )

@@ -1,0 +1,121 @@
+"""The full derivation of one generator: validate, conjugate, activation, critic, certify.
+
+:func:`derive` is pure and cached (see :mod:`.cache`); its result :class:`Derivation` holds only
+SymPy objects and plain data so it pickles to the disk cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..errors import DerivationError
+from .cache import cached
+from .certificates import certify, range_step, symmetry_step
+from .conjugate import Conjugate, conjugate
+from .fgan import activation_certificate, default_activation, optimal_critic
+from .generator import Generator, prepare_generator
+from .steps import DerivationStep, Step
+from .symbols import u
+
+__all__ = ["Derivation", "Facts", "derive"]
+
+DERIVED_ACTIVATION = "derived from the conjugate domain (v on R; b - exp(-v) on (-oo, b) or (-oo, b])"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Claims about the divergence that the certificate re-checks (registered entries)."""
+
+    symmetric: bool
+    value_range: sp.Interval
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Everything derived from one generator."""
+
+    name: str
+    generator: Generator
+    conjugate: Conjugate
+    activation: sp.Expr
+    activation_source: str
+    optimal_critic: sp.Expr
+    steps: tuple[Step, ...]
+
+    @property
+    def derivation(self) -> tuple[DerivationStep, ...]:
+        return self.conjugate.derivation
+
+    @property
+    def verified(self) -> bool:
+        return all(step.passed for step in self.steps)
+
+
+def _derive(
+    expr: sp.Expr,
+    name: str,
+    allow_offset: bool,
+    activation: sp.Expr | None,
+    activation_source: str,
+    facts: Facts | None,
+) -> Derivation:
+    gen = prepare_generator(expr, u, name, allow_offset=allow_offset)
+    conj = conjugate(gen)
+    if activation is None:
+        activation, activation_source = default_activation(conj.domain), DERIVED_ACTIVATION
+    steps = certify(gen, conj)
+    steps.append(activation_certificate(activation, conj.domain))
+    if facts is not None:
+        steps.append(range_step(gen, facts.value_range))
+        steps.append(symmetry_step(gen, facts.symmetric))
+    result = Derivation(
+        name=name,
+        generator=gen,
+        conjugate=conj,
+        activation=activation,
+        activation_source=activation_source,
+        optimal_critic=optimal_critic(gen),
+        steps=tuple(steps),
+    )
+    failed = [step for step in result.steps if not step.passed]
+    if failed:
+        lines = "; ".join(f"{s.description} ({s.method}: {s.detail})" for s in failed)
+        raise DerivationError(f"generator {name!r}: the certificate failed: {lines}")
+    return result
+
+
+def derive(
+    expr: sp.Expr,
+    var: sp.Symbol,
+    name: str,
+    *,
+    allow_offset: bool = False,
+    activation: sp.Expr | None = None,
+    activation_source: str = "",
+    facts: Facts | None = None,
+) -> Derivation:
+    """Derive (or fetch from the cache) every f-GAN quantity of the generator ``expr`` in ``var``.
+
+    Raises:
+        InvalidGeneratorError, NotConvexError: the generator is not admissible.
+        DerivationError: a closed form could not be found or a certificate step failed.
+    """
+    if isinstance(var, sp.Symbol) and isinstance(expr, sp.Basic):
+        # the cache key does not depend on the caller's name for the variable
+        expr_key = sp.srepr(expr.subs(var, u))
+    else:
+        expr_key = repr((expr, var))
+    parts = (
+        "derive",
+        name,
+        expr_key,
+        str(allow_offset),
+        sp.srepr(activation) if activation is not None else "",
+        activation_source,
+        repr((facts.symmetric, sp.srepr(facts.value_range))) if facts else "",
+    )
+    return cached(
+        parts, lambda: _derive(expr, name, allow_offset, activation, activation_source, facts)
+    )
