@@ -1,11 +1,11 @@
-"""Earth mover's (Wasserstein) distances between empirical distributions.
+r"""Earth mover's (Wasserstein) distances between empirical distributions.
 
 Three estimators of the p-Wasserstein distance
 
 .. math::
 
-    W_p(\\mu, \\nu) = \\Big(\\inf_{\\gamma \\in \\Pi(\\mu, \\nu)}
-        \\int \\lVert x - y \\rVert^p \\, d\\gamma(x, y)\\Big)^{1/p}, \\qquad p \\ge 1,
+    W_p(\mu, \nu) = \Big(\inf_{\gamma \in \Pi(\mu, \nu)}
+        \int \lVert x - y \rVert^p \, d\gamma(x, y)\Big)^{1/p}, \qquad p \ge 1,
 
 between two (optionally weighted) sample sets:
 
@@ -17,8 +17,8 @@ between two (optionally weighted) sample sets:
 - :func:`sliced_wasserstein`: the sliced distance, an average of exact 1-D distances over random
   directions; pure torch and differentiable.
 
-All three return :math:`W_p` itself (the p-th root of the optimal cost), in the dtype of the samples.
-Weights are non-negative and normalised internally; ``None`` means uniform weights.
+All three return :math:`W_p` itself (the p-th root of the optimal cost), in the dtype of the
+samples. Weights are non-negative and normalised internally; ``None`` means uniform weights.
 """
 
 from __future__ import annotations
@@ -54,19 +54,19 @@ def wasserstein_1d(
     *,
     validate: bool = True,
 ) -> Tensor:
-    """Exact p-Wasserstein distance between two 1-D empirical distributions.
+    r"""Exact p-Wasserstein distance between two 1-D empirical distributions.
 
     With :math:`F^{-1}` and :math:`G^{-1}` the quantile functions of the (weighted) empirical
     distributions of ``x`` and ``y``,
 
     .. math::
 
-        W_p^p = \\int_0^1 \\lvert F^{-1}(s) - G^{-1}(s) \\rvert^p \\, ds .
+        W_p^p = \int_0^1 \lvert F^{-1}(s) - G^{-1}(s) \rvert^p \, ds .
 
     Both quantile functions are step functions, so the integral is a finite sum over the merged
-    cumulative weights: two sorts, one merge and two ``searchsorted`` calls, :math:`O(N \\log N)`.
+    cumulative weights: two sorts, one merge and two ``searchsorted`` calls, :math:`O(N \log N)`.
     For equal sizes and uniform weights it reduces to
-    :math:`\\frac1n \\sum_i \\lvert x_{(i)} - y_{(i)} \\rvert^p`.
+    :math:`\frac1n \sum_i \lvert x_{(i)} - y_{(i)} \rvert^p`.
 
     Args:
         x: samples of the first distribution, shape ``(..., n)``, floating point.
@@ -123,17 +123,18 @@ def wasserstein_nd(
     validate: bool = True,
     max_iterations: int = 1_000_000,
 ) -> Tensor:
-    """Exact p-Wasserstein distance between two point clouds, with the Euclidean ground metric.
+    r"""Exact p-Wasserstein distance between two point clouds, with the Euclidean ground metric.
 
     .. math::
 
-        W_p^p = \\min_{\\gamma \\ge 0,\\ \\gamma \\mathbf 1 = a,\\ \\gamma^\\top \\mathbf 1 = b}
-            \\sum_{i,j} \\gamma_{ij} \\lVert x_i - y_j \\rVert_2^p
+        W_p^p = \min_{\gamma \ge 0,\ \gamma \mathbf 1 = a,\ \gamma^\top \mathbf 1 = b}
+            \sum_{i,j} \gamma_{ij} \lVert x_i - y_j \rVert_2^p
 
-    solved exactly by POT's network simplex (:func:`ot.emd2`). Gradients with respect to the points
-    flow through the optimal plan (POT's torch backend) and, with respect to the weights, through
-    the dual potentials. The cost matrix is built with :func:`torch.cdist` without the matrix-product
-    shortcut, so coincident points get distance exactly 0 and a zero (not NaN) gradient.
+    solved exactly by POT's network simplex (:func:`ot.emd2`). Gradients with respect to the
+    points flow through the optimal plan (POT's torch backend) and, with respect to the weights,
+    through the dual potentials. The cost matrix is built with :func:`torch.cdist` without the
+    matrix-product shortcut, so coincident points get distance exactly 0 and a zero (not NaN)
+    gradient.
 
     The solver runs on the CPU in float64: this function synchronises with the host, copies
     the ``n x m`` cost matrix, and is not traceable by ``torch.compile``. Memory is
@@ -209,18 +210,18 @@ def sliced_wasserstein(
     projections: Tensor | None = None,
     validate: bool = True,
 ) -> Tensor:
-    """Monte Carlo sliced p-Wasserstein distance between two point clouds.
+    r"""Monte Carlo sliced p-Wasserstein distance between two point clouds.
 
     .. math::
 
-        SW_p^p(\\mu, \\nu) = \\int_{S^{d-1}} W_p^p(\\theta_\\# \\mu, \\theta_\\# \\nu)
-            \\, d\\sigma(\\theta)
-        \\approx \\frac1L \\sum_{l=1}^L W_p^p(\\langle \\theta_l, x \\rangle,
-            \\langle \\theta_l, y \\rangle)
+        SW_p^p(\mu, \nu) = \int_{S^{d-1}} W_p^p(\theta_\# \mu, \theta_\# \nu)
+            \, d\sigma(\theta)
+        \approx \frac1L \sum_{l=1}^L W_p^p(\langle \theta_l, x \rangle,
+            \langle \theta_l, y \rangle)
 
-    with :math:`\\theta_l` drawn uniformly on the unit sphere (normalised standard Gaussians) and
+    with :math:`\theta_l` drawn uniformly on the unit sphere (normalised standard Gaussians) and
     each 1-D term computed exactly by :func:`wasserstein_1d`, all directions in one batched call.
-    Returns :math:`SW_p`, the p-th root of the average. :math:`SW_p \\le W_p`, and it is a metric.
+    Returns :math:`SW_p`, the p-th root of the average. :math:`SW_p \le W_p`, and it is a metric.
 
     Args:
         x: points of the first cloud, shape ``(n, d)``, floating point.

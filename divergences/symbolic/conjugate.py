@@ -86,7 +86,7 @@ def _samples(lo: sp.Expr, hi: sp.Expr) -> list[sp.Expr]:
 def _inverse_branch(piece: Piece, derivative: sp.Expr, lo: sp.Expr, hi: sp.Expr, name: str):
     """The branch of ``(f')^{-1}`` that maps ``(lo, hi)`` into the piece."""
     try:
-        candidates = sp.solve(sp.Eq(derivative, t), u, dict=False)
+        candidates = sp.solve(sp.Eq(derivative, t), u, check=False)
     except NotImplementedError as exc:
         raise DerivationError(
             f"generator {name!r}: SymPy cannot invert f'(u) = {derivative} = t in closed form"
