@@ -24,7 +24,7 @@ from typing import TypeVar
 __all__ = ["ENGINE_VERSION", "cache_dir", "cached", "clear_memory_cache"]
 
 #: bump whenever the engine's output for the same input may change
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 T = TypeVar("T")
 _MEMORY: dict[str, object] = {}

@@ -8,6 +8,7 @@ For a generator ``f`` and its derived conjugate ``f^*`` the certificate records
 3. the biconjugate ``f^{**}(u) = sup_t (u t - f^*(t)) = f(u)`` on a grid of ``u``, the supremum
    found numerically from ``f^*`` alone (bisection on ``u - f^{*'}(t)``, which is non-increasing);
 4. ``f^*(f'(1)) = f'(1) - f(1)`` (both one-sided slopes where ``f`` has a kink at 1);
+5. the domain's upper end is open exactly when ``f^*(t) -> oo`` as ``t`` approaches it;
 
 and, for registered entries, the stated range and symmetry. Each claim is first tried as a SymPy
 simplification reaching zero (``method = "symbolic"``); when SymPy cannot decide, it is checked at
@@ -31,6 +32,7 @@ __all__ = [
     "biconjugate_step",
     "certify",
     "conjugate_convexity_step",
+    "domain_step",
     "fenchel_young_steps",
     "range_step",
     "symmetry_step",
@@ -298,9 +300,16 @@ def range_step(gen: Generator, claimed: sp.Interval) -> Step:
     ok = sp.simplify(derived.start - claimed.start) == 0 and (
         derived.end == claimed.end or sp.simplify(derived.end - claimed.end) == 0
     )
+    relation = sp.Eq(
+        sp.Add(
+            sp.Limit(_f(u), u, 0, "+"), sp.Limit(_f(u) / u, u, sp.oo), evaluate=False
+        ),
+        claimed.end,
+        evaluate=False,
+    )
     return Step(
         "range of D_f: [f(1), f(0+) + lim f(u)/u] equals the stated range",
-        sp.Eq(sp.Symbol("range"), derived, evaluate=False),
+        relation,
         "symbolic",
         bool(ok),
         f"derived {derived}, stated {claimed}",
@@ -338,11 +347,48 @@ def symmetry_step(gen: Generator, claimed: bool) -> Step:
     )
 
 
+def domain_step(gen: Generator, conj: Conjugate) -> Step:
+    """The domain's upper end: open exactly when ``f^*(t) -> oo`` as ``t -> b-``.
+
+    A closed proper convex function equals its limit along a segment from inside its domain
+    (Rockafellar 1970, Cor. 7.5.1), so ``f^*(b) = lim_{t -> b-} f^*(t)``; beyond ``b``,
+    ``u t - f(u) >= u (t - b) + (u b - f(u))`` grows without bound.
+    """
+    b = conj.domain.end
+    if b is sp.oo:
+        value = conj.expr
+        finite = all(
+            sp.limit(reg.value, t, x).is_finite
+            for reg in conj.regions
+            for x in (reg.lo, reg.hi)
+            if x.is_finite
+        )
+        return Step(
+            "dom f* = R: f* is finite at every region end",
+            sp.Eq(sp.Symbol("dom f^*"), conj.domain, evaluate=False),
+            "symbolic",
+            bool(finite),
+            f"f* = {value}",
+        )
+    last = [reg for reg in conj.regions if reg.kind != "endpoint"][-1]
+    limit = sp.simplify(sp.limit(last.value, t, b, "-"))
+    closed = not conj.domain.right_open
+    ok = bool(limit.is_finite) == closed
+    return Step(
+        f"dom f* is {'closed' if closed else 'open'} at b = {b}: lim_(t->b-) f*(t) = {limit}",
+        sp.Eq(sp.Limit(_fstar(t), t, b, "-"), limit, evaluate=False),
+        "symbolic",
+        ok,
+        f"the upper end is {'in' if closed else 'not in'} the domain",
+    )
+
+
 def certify(gen: Generator, conj: Conjugate) -> list[Step]:
-    """The four conjugate certificates of the module docstring."""
+    """The conjugate certificates 1-5 of the module docstring."""
     return [
         gen.convexity,
         *fenchel_young_steps(gen, conj),
+        domain_step(gen, conj),
         conjugate_convexity_step(conj),
         biconjugate_step(gen, conj),
         *value_at_one_step(gen, conj),

@@ -35,6 +35,8 @@ from .symbols import s, t, u
 
 __all__ = ["Conjugate", "Region", "conjugate"]
 
+_FSTAR = sp.Function("f^*")
+
 
 @dataclass(frozen=True)
 class Region:
@@ -83,10 +85,28 @@ def _samples(lo: sp.Expr, hi: sp.Expr) -> list[sp.Expr]:
     return [sp.Integer(-3), sp.Rational(3, 10), sp.Integer(3)]
 
 
+def _stationarity_equation(derivative: sp.Expr) -> sp.Eq:
+    """``f'(u) = t`` in the form SymPy solves best.
+
+    ``f'(u) = k + c h(u)`` is rewritten ``h(u) = (t - k)/c``; when ``h`` combines into one
+    logarithm ``log g(u)`` (valid on the piece, where every logarithm's argument is positive),
+    it becomes ``g(u) = exp((t - k)/c)``. This keeps e.g. the weighted JS with ``pi = 3/10``
+    linear in ``u`` instead of the cubic SymPy reaches by clearing the fractional powers.
+    """
+    expanded = sp.expand(sp.expand_log(derivative, force=True))
+    k, rest = expanded.as_independent(u, as_Add=True)
+    c, h = sp.factor_terms(rest).as_independent(u, as_Add=False)
+    h = sp.logcombine(sp.expand_log(h, force=True), force=True)
+    target = (t - k) / c
+    if isinstance(h, sp.log):
+        return sp.Eq(h.args[0], sp.exp(target))
+    return sp.Eq(h, target)
+
+
 def _inverse_branch(piece: Piece, derivative: sp.Expr, lo: sp.Expr, hi: sp.Expr, name: str):
     """The branch of ``(f')^{-1}`` that maps ``(lo, hi)`` into the piece."""
     try:
-        candidates = sp.solve(sp.Eq(derivative, t), u, check=False)
+        candidates = sp.solve(_stationarity_equation(derivative), u, check=False)
     except NotImplementedError as exc:
         raise DerivationError(
             f"generator {name!r}: SymPy cannot invert f'(u) = {derivative} = t in closed form"
@@ -154,29 +174,31 @@ def conjugate(gen: Generator) -> Conjugate:
             DerivationStep(
                 "for t <= a, u t - f(u) is non-increasing in u: the supremum is the limit "
                 "u -> 0+, f*(t) = -f(0+)",
-                sp.Eq(sp.Symbol("f^*(t)"), -f0),
+                sp.Eq(_FSTAR(t), -f0),
             )
         )
     for index, piece in enumerate(gen.pieces):
         derivative = sp.simplify(sp.diff(piece.expr, u))
         lo = _limit(derivative, piece.left, "+")
         hi = _limit(derivative, piece.right, "-")
+        affine = sp.simplify(hi - lo) == 0
+        spread = f"is constant, {lo} (affine piece)" if affine else f"ranges over ({lo}, {hi})"
         if len(gen.pieces) > 1:
             steps.append(
                 DerivationStep(
                     f"piece {index + 1}: f(u) = {piece.expr} for u in ({piece.left}, "
-                    f"{piece.right}); f' ranges over ({lo}, {hi})",
-                    sp.Eq(sp.Symbol(f"f'_{index + 1}(u)"), derivative),
+                    f"{piece.right}); f' {spread}",
+                    sp.Eq(sp.Function(f"f'_{index + 1}")(u), derivative),
                 )
             )
         else:
             steps.append(
                 DerivationStep(
-                    f"f'(u) = {derivative} ranges over ({lo}, {hi}) on (0, oo)",
-                    sp.Eq(sp.Symbol("f'(u)"), derivative),
+                    f"f'(u) = {derivative} {spread} on (0, oo)",
+                    sp.Eq(sp.Function("f'")(u), derivative),
                 )
             )
-        if sp.simplify(hi - lo) != 0:
+        if not affine:
             branch = _inverse_branch(piece, derivative, lo, hi, name)
             argmax = simplify_on_interval(branch, lo, hi)
             param = interval_parametrisation(lo, hi)
@@ -197,7 +219,7 @@ def conjugate(gen: Generator) -> Conjugate:
             steps.append(
                 DerivationStep(
                     "substituting, f*(t) = t u* - f(u*)",
-                    sp.Eq(sp.Symbol("f^*(t)"), value),
+                    sp.Eq(_FSTAR(t), value),
                 )
             )
         if index + 1 < len(gen.pieces):
@@ -210,7 +232,7 @@ def conjugate(gen: Generator) -> Conjugate:
                 steps.append(
                     DerivationStep(
                         f"kink at u = {x}: for t in [{hi}, {lo_next}] the maximiser is u* = {x}",
-                        sp.Eq(sp.Symbol("f^*(t)"), value),
+                        sp.Eq(_FSTAR(t), value),
                     )
                 )
     b = _limit(sp.diff(last.expr, u), sp.oo, "-")
@@ -226,7 +248,7 @@ def conjugate(gen: Generator) -> Conjugate:
             DerivationStep(
                 "for t > b, u t - f(u) -> oo; at t = b the supremum is lim_{u->oo} (b u - f(u))"
                 + (": finite, so b belongs to the domain" if closed else ": infinite"),
-                sp.Eq(sp.Symbol("f^*(b)"), at_b),
+                sp.Eq(_FSTAR(sp.Symbol("b")), at_b),
             )
         )
         if closed:
@@ -252,7 +274,7 @@ def conjugate(gen: Generator) -> Conjugate:
         domain = sp.Interval(-sp.oo, sp.oo)
     expr = _assemble([(r.value, r) for r in regions], sp.oo)
     steps.append(DerivationStep("domain of f* (where it is finite)", domain))
-    steps.append(DerivationStep("assembled conjugate", sp.Eq(sp.Symbol("f^*(t)"), expr)))
+    steps.append(DerivationStep("assembled conjugate", sp.Eq(_FSTAR(t), expr)))
     return Conjugate(
         expr=expr,
         domain=domain,
