@@ -30,4 +30,4 @@ class DerivationError(ValueError):
 
 
 class InputError(ValueError):
-    """A numeric input is invalid: negative, NaN, non-normalised probabilities, shape mismatch, ..."""
+    """A numeric input is invalid: negative, NaN, non-normalised, mismatched shapes, ..."""

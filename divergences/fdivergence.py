@@ -99,7 +99,11 @@ class FDivergence:
             if activation_var is not None:
                 act = act.subs(activation_var, v)
         derivation = derive(
-            expr, var, name, allow_offset=allow_offset, activation=act,
+            expr,
+            var,
+            name,
+            allow_offset=allow_offset,
+            activation=act,
             activation_source="given by the caller" if act is not None else "",
         )
         return cls(derivation)
@@ -178,7 +182,9 @@ def get(name: str, **parameters: object) -> FDivergence:
     entry = REGISTRY[name]
     values = resolve_parameters(entry, parameters)
     facts = Facts(entry.symmetric(**values), entry.value_range(**values))
-    label = name if not values else name + "(" + ", ".join(f"{k}={x}" for k, x in values.items()) + ")"
+    label = name
+    if values:
+        label += "(" + ", ".join(f"{k}={x}" for k, x in values.items()) + ")"
     derivation = derive(
         entry.generator(**values),
         u,

@@ -17,6 +17,7 @@ simplification reaching zero (``method = "symbolic"``); when SymPy cannot decide
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 
 import mpmath
@@ -110,8 +111,10 @@ def fenchel_young_steps(gen: Generator, conj: Conjugate) -> list[Step]:
             f_fn, d_fn = _numeric(piece.expr, u), _numeric(derivative, u)
             with mpmath.workdps(DIGITS):
                 worst, at = _max_residual(
-                    lambda x: f_fn(x) + fstar(d_fn(x)) - x * d_fn(x),
-                    lambda x: x * d_fn(x),
+                    lambda x, f_fn=f_fn, d_fn=d_fn, fstar=fstar: (
+                        f_fn(x) + fstar(d_fn(x)) - x * d_fn(x)
+                    ),
+                    lambda x, d_fn=d_fn: x * d_fn(x),
                     _piece_grid(piece),
                 )
             steps.append(
@@ -159,7 +162,7 @@ def conjugate_convexity_step(conj: Conjugate) -> Step:
             symbolic = False
             break
     if symbolic:
-        for left, right in zip(conj.regions, conj.regions[1:]):
+        for left, right in itertools.pairwise(conj.regions):
             x = left.hi
             slope_l = sp.limit(sp.diff(left.value, t), t, x, "-") if left.lo != x else None
             slope_r = sp.limit(sp.diff(right.value, t), t, x, "+") if right.hi != x else None
@@ -255,7 +258,7 @@ def value_at_one_step(gen: Generator, conj: Conjugate) -> list[Step]:
     slopes = []
     for piece in gen.pieces:
         derivative = sp.diff(piece.expr, u)
-        if piece.left < 1 < piece.right or piece.right is sp.oo and piece.left < 1:
+        if piece.left < 1 < piece.right or (piece.right is sp.oo and piece.left < 1):
             slopes = [sp.simplify(derivative.subs(u, 1))]
             break
         if piece.right == 1:
@@ -301,9 +304,7 @@ def range_step(gen: Generator, claimed: sp.Interval) -> Step:
         derived.end == claimed.end or sp.simplify(derived.end - claimed.end) == 0
     )
     relation = sp.Eq(
-        sp.Add(
-            sp.Limit(_f(u), u, 0, "+"), sp.Limit(_f(u) / u, u, sp.oo), evaluate=False
-        ),
+        sp.Add(sp.Limit(_f(u), u, 0, "+"), sp.Limit(_f(u) / u, u, sp.oo), evaluate=False),
         claimed.end,
         evaluate=False,
     )

@@ -21,7 +21,9 @@ from .symbols import u
 
 __all__ = ["Derivation", "Facts", "derive"]
 
-DERIVED_ACTIVATION = "derived from the conjugate domain (v on R; b - exp(-v) on (-oo, b) or (-oo, b])"
+DERIVED_ACTIVATION = (
+    "derived from the conjugate domain (v on R; b - exp(-v) on (-oo, b) or (-oo, b])"
+)
 
 
 @dataclass(frozen=True)

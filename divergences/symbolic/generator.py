@@ -10,6 +10,7 @@ not decrease at each junction.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import mpmath
@@ -48,7 +49,9 @@ class Piece:
 
     def grid(self) -> list[mpmath.mpf]:
         """The numeric grid mapped into the piece."""
-        lo, hi = (mpmath.mpf(sp.N(x, 40)) if x is not sp.oo else None for x in (self.left, self.right))
+        lo, hi = (
+            mpmath.mpf(sp.N(x, 40)) if x is not sp.oo else None for x in (self.left, self.right)
+        )
         if hi is None:
             return [lo + g for g in _LOG_GRID]
         return [lo + (hi - lo) / (1 + g) for g in _LOG_GRID]
@@ -142,7 +145,7 @@ def _split(f: sp.Expr) -> tuple[Piece, ...]:
 
 
 def _check_junctions(f: sp.Expr, pieces: tuple[Piece, ...], name: str) -> None:
-    for left, right in zip(pieces, pieces[1:]):
+    for left, right in itertools.pairwise(pieces):
         x = left.right
         a = sp.simplify(sp.limit(left.expr, u, x, "-"))
         b = sp.simplify(sp.limit(right.expr, u, x, "+"))
@@ -183,7 +186,7 @@ def _piece_convexity(piece: Piece, name: str) -> str:
     with mpmath.workdps(30):
         for x in piece.grid():
             value = mpmath.re(fn(x))
-            if value < -mpmath.mpf(10) ** -20 * max(1, abs(value)):
+            if value < -(mpmath.mpf(10) ** -20) * max(1, abs(value)):
                 raise NotConvexError(
                     f"generator {name!r} is not convex on (0, oo): f''(u) = "
                     f"{sp.simplify(second)} is {mpmath.nstr(value, 6)} < 0 at "

@@ -222,9 +222,7 @@ _ENTRIES = (
         value_range=_alpha_range,
         reference="Amari, alpha-divergence is unique, IEEE T-IT 2009; Cichocki and Amari, "
         "Entropy 2010",
-        parameters=(
-            Parameter("alpha", sp.Rational(1, 2), _alpha_check, "real, not 0 or 1"),
-        ),
+        parameters=(Parameter("alpha", sp.Rational(1, 2), _alpha_check, "real, not 0 or 1"),),
     ),
     Entry(
         name="js_weighted",

@@ -63,9 +63,11 @@ def lambert_rules(expr: sp.Expr) -> sp.Expr:
         lambda x: sp.log(x.args[0].args[0]) - x.args[0],
     )
     e = e.replace(
-        lambda x: isinstance(x, sp.log)
-        and isinstance(x.args[0], sp.Pow)
-        and isinstance(x.args[0].base, sp.LambertW),
+        lambda x: (
+            isinstance(x, sp.log)
+            and isinstance(x.args[0], sp.Pow)
+            and isinstance(x.args[0].base, sp.LambertW)
+        ),
         lambda x: x.args[0].exp * (sp.log(x.args[0].base.args[0]) - x.args[0].base),
     )
     e = e.replace(lambda x: isinstance(x, sp.LambertW), _w_of_y_exp_y)
