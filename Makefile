@@ -19,16 +19,16 @@ $(STAMP): pyproject.toml
 
 test: venv
 	$(BIN)/ruff check divergences gan_theory tests benchmarks
-	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m "not slow"
 
 test-thorough: venv
-	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q -m "slow or not slow"
+	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q
 
 report: venv
 	$(BIN)/gan-theory report --out report
 
 bench: venv
-	$(BIN)/python -m pytest benchmarks --benchmark-only -q
+	$(BIN)/python -m pytest benchmarks --benchmark-only -q -o python_files='bench_*.py'
 
 lint: venv
 	$(BIN)/ruff check divergences gan_theory tests benchmarks

@@ -64,7 +64,7 @@ def wasserstein_1d(
         W_p^p = \int_0^1 \lvert F^{-1}(s) - G^{-1}(s) \rvert^p \, ds .
 
     Both quantile functions are step functions, so the integral is a finite sum over the merged
-    cumulative weights: two sorts, one merge and two ``searchsorted`` calls, :math:`O(N \log N)`.
+    cumulative weights: two sorts and two ``searchsorted`` calls, :math:`O(N \log N)`.
     For equal sizes and uniform weights it reduces to
     :math:`\frac1n \sum_i \lvert x_{(i)} - y_{(i)} \rvert^p`.
 
@@ -94,8 +94,9 @@ def wasserstein_1d(
             total, ``p < 1``, or tensors on different devices.
 
     References:
-        Villani, *Optimal Transport: Old and New* (2009), Remark 2.19; Peyré & Cuturi,
-        *Computational Optimal Transport* (2019), Section 2.6.
+        Santambrogio, *Optimal Transport for Applied Mathematicians* (2015), Chapter 2
+        (one-dimensional transport); Peyré & Cuturi, *Computational Optimal Transport* (2019),
+        Section 2.6.
 
     Example:
         >>> import torch
@@ -170,15 +171,7 @@ def wasserstein_nd(
     """
     _check_order(p)
     _check_positive_int("max_iterations", max_iterations)
-    x = _require_samples("x", x, min_ndim=2)
-    y = _require_samples("y", y, min_ndim=2)
-    _require_same_device(x, y)
-    _require_point_clouds(x, y)
-    out_dtype = torch.promote_types(x.dtype, y.dtype)
-    compute_dtype = _compute_dtype(out_dtype)
-    x, y = x.to(compute_dtype), y.to(compute_dtype)
-    x_weights = _prepare_weights("x_weights", x_weights, x, compute_dtype, batched=False)
-    y_weights = _prepare_weights("y_weights", y_weights, y, compute_dtype, batched=False)
+    x, y, x_weights, y_weights, out_dtype = _prepare_point_clouds(x, y, x_weights, y_weights)
     if validate:
         _check_values(x, y, x_weights, y_weights)
 
@@ -195,7 +188,7 @@ def wasserstein_nd(
             "wasserstein_nd: the network simplex stopped before optimality "
             f"({log['warning']}); increase max_iterations (currently {max_iterations})"
         )
-    return _root(cost.to(compute_dtype), p).to(out_dtype)
+    return _root(cost.to(ground_cost.dtype), p).to(out_dtype)
 
 
 def sliced_wasserstein(
@@ -258,15 +251,7 @@ def sliced_wasserstein(
         tensor(2.)
     """
     _check_order(p)
-    x = _require_samples("x", x, min_ndim=2)
-    y = _require_samples("y", y, min_ndim=2)
-    _require_same_device(x, y)
-    _require_point_clouds(x, y)
-    out_dtype = torch.promote_types(x.dtype, y.dtype)
-    compute_dtype = _compute_dtype(out_dtype)
-    x, y = x.to(compute_dtype), y.to(compute_dtype)
-    x_weights = _prepare_weights("x_weights", x_weights, x, compute_dtype, batched=False)
-    y_weights = _prepare_weights("y_weights", y_weights, y, compute_dtype, batched=False)
+    x, y, x_weights, y_weights, out_dtype = _prepare_point_clouds(x, y, x_weights, y_weights)
     directions = _directions(projections, n_projections, generator, x)
     if validate:
         _check_values(x, y, x_weights, y_weights, directions)
@@ -298,16 +283,27 @@ def _wasserstein_1d_cost(
 
     x_sorted, x_cdf = _sorted_with_cdf(x, x_weights)
     y_sorted, y_cdf = _sorted_with_cdf(y, y_weights)
-    # Every cumulative level of either distribution is a breakpoint of one of the two quantile
-    # functions; between consecutive levels both quantile functions are constant.
-    levels = torch.sort(torch.cat([x_cdf, y_cdf], dim=-1), dim=-1).values
-    widths = torch.diff(levels, dim=-1, prepend=levels.new_zeros((*levels.shape[:-1], 1)))
-    # F^{-1}(s) = x_(i) for the smallest i with cdf_i >= s; the clamp only matters for NaN
-    # weights (validate=False), where it keeps the gather in bounds.
-    x_index = torch.searchsorted(x_cdf, levels).clamp_(max=n - 1)
-    y_index = torch.searchsorted(y_cdf, levels).clamp_(max=m - 1)
-    gaps = x_sorted.gather(-1, x_index) - y_sorted.gather(-1, y_index)
-    return (widths * _abs_pow(gaps, p)).sum(dim=-1)
+    # Both quantile functions are constant between consecutive levels of the merged cumulative
+    # weights {x_cdf} U {y_cdf}. Each level closes one interval, whose width is the level minus
+    # its predecessor in the merged order (ties: x levels first, so a tied y level gets width 0).
+    # Two searchsorted calls give every level's predecessor and the quantile index on the other
+    # side, without sorting the merged levels.
+    y_below = torch.searchsorted(y_cdf, x_cdf)  # #{y levels < x level}: smallest j, y_cdf_j >= s
+    x_upto = torch.searchsorted(x_cdf, y_cdf, right=True)  # #{x levels <= y level}
+    x_padded, y_padded = _prepend_zero(x_cdf), _prepend_zero(y_cdf)  # padded[k] = cdf[k - 1]
+    x_widths = x_cdf - torch.maximum(x_padded[..., :-1], y_padded.gather(-1, y_below))
+    y_widths = y_cdf - torch.maximum(y_padded[..., :-1], x_padded.gather(-1, x_upto))
+    # The clamps keep the gathers in bounds: they only bite on zero-width levels (a y level tied
+    # with x's last level) or on NaN weights under validate=False.
+    x_gaps = x_sorted - y_sorted.gather(-1, y_below.clamp(max=m - 1))
+    y_gaps = x_sorted.gather(-1, x_upto.clamp(max=n - 1)) - y_sorted
+    x_terms = (x_widths * _abs_pow(x_gaps, p)).sum(dim=-1)
+    y_terms = (y_widths * _abs_pow(y_gaps, p)).sum(dim=-1)
+    return x_terms + y_terms
+
+
+def _prepend_zero(cdf: Tensor) -> Tensor:
+    return torch.cat([cdf.new_zeros((*cdf.shape[:-1], 1)), cdf], dim=-1)
 
 
 def _sorted_with_cdf(samples: Tensor, weights: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -371,6 +367,22 @@ def _prepare_1d(
         return None if t is None else t.to(compute_dtype).expand(*batch, t.shape[-1])
 
     return expand(x), expand(y), expand(x_weights), expand(y_weights), out_dtype
+
+
+def _prepare_point_clouds(
+    x: Tensor, y: Tensor, x_weights: Tensor | None, y_weights: Tensor | None
+) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, torch.dtype]:
+    """Check two clouds ``(n, d)``, ``(m, d)`` and their weights; cast to the compute dtype."""
+    x = _require_samples("x", x, min_ndim=2)
+    y = _require_samples("y", y, min_ndim=2)
+    _require_same_device(x, y)
+    _require_point_clouds(x, y)
+    out_dtype = torch.promote_types(x.dtype, y.dtype)
+    compute_dtype = _compute_dtype(out_dtype)
+    x, y = x.to(compute_dtype), y.to(compute_dtype)
+    x_weights = _prepare_weights("x_weights", x_weights, x, compute_dtype, batched=False)
+    y_weights = _prepare_weights("y_weights", y_weights, y, compute_dtype, batched=False)
+    return x, y, x_weights, y_weights, out_dtype
 
 
 def _require_samples(name: str, samples: object, *, min_ndim: int) -> Tensor:

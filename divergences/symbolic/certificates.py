@@ -200,21 +200,39 @@ def conjugate_convexity_step(conj: Conjugate) -> Step:
     )
 
 
-def _argsup(slope: Callable[[mpmath.mpf], mpmath.mpf], x: mpmath.mpf, end: sp.Expr) -> mpmath.mpf:
-    """The maximiser of the concave ``t -> x t - f^*(t)``: where ``x - f^{*'}(t)`` changes sign."""
+#: bracketing gives up beyond 2**MAX_DOUBLINGS: the supremum is not attained at a finite t
+MAX_DOUBLINGS = 200
+
+
+def _argsup(
+    slope: Callable[[mpmath.mpf], mpmath.mpf], x: mpmath.mpf, end: sp.Expr
+) -> mpmath.mpf | None:
+    """The maximiser of the concave ``t -> x t - f^*(t)``: where ``x - f^{*'}(t)`` changes sign.
+
+    Returns ``None`` when no sign change is found within ``|t| <= 2**MAX_DOUBLINGS`` (which a
+    convex ``f^*`` whose slopes reach ``x`` never gives).
+    """
 
     def h(point: mpmath.mpf) -> mpmath.mpf:
         return x - slope(point)
 
     if end is sp.oo:
         hi = mpmath.mpf(1)
-        while h(hi) > 0:
+        for _ in range(MAX_DOUBLINGS):
+            if not h(hi) > 0:
+                break
             hi = 2 * hi + 1
+        else:
+            return None
     else:
         hi = mpmath.mpf(sp.N(end, DIGITS + 10))
     lo = min(mpmath.mpf(-1), hi - 1)
-    while h(lo) < 0:
+    for _ in range(MAX_DOUBLINGS):
+        if not h(lo) < 0:
+            break
         lo = 2 * lo - 1
+    else:
+        return None
     for _ in range(400):
         if hi - lo <= mpmath.mpf(10) ** -(DIGITS - 5) * max(1, abs(lo)):
             break
@@ -236,6 +254,9 @@ def biconjugate_step(gen: Generator, conj: Conjugate) -> Step:
         for text in _U_GRID:
             x = mpmath.mpf(text)
             t0 = _argsup(slope, x, conj.domain.end)
+            if t0 is None:
+                worst, at = mpmath.inf, x
+                break
             value = x * t0 - fstar(t0)
             rel = abs(value - f_fn(x)) / max(1, abs(f_fn(x)))
             if not rel <= worst:

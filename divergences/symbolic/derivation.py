@@ -57,13 +57,14 @@ class Derivation:
 
 def _derive(
     expr: sp.Expr,
+    var: sp.Symbol,
     name: str,
     allow_offset: bool,
     activation: sp.Expr | None,
     activation_source: str,
     facts: Facts | None,
 ) -> Derivation:
-    gen = prepare_generator(expr, u, name, allow_offset=allow_offset)
+    gen = prepare_generator(expr, var, name, allow_offset=allow_offset)
     conj = conjugate(gen)
     if activation is None:
         activation, activation_source = default_activation(conj.domain), DERIVED_ACTIVATION
@@ -104,7 +105,7 @@ def derive(
         InvalidGeneratorError, NotConvexError: the generator is not admissible.
         DerivationError: a closed form could not be found or a certificate step failed.
     """
-    if isinstance(var, sp.Symbol) and isinstance(expr, sp.Basic):
+    if isinstance(var, sp.Symbol) and isinstance(expr, sp.Basic) and var in expr.free_symbols:
         # the cache key does not depend on the caller's name for the variable
         expr_key = sp.srepr(expr.subs(var, u))
     else:
@@ -119,5 +120,5 @@ def derive(
         repr((facts.symmetric, sp.srepr(facts.value_range))) if facts else "",
     )
     return cached(
-        parts, lambda: _derive(expr, name, allow_offset, activation, activation_source, facts)
+        parts, lambda: _derive(expr, var, name, allow_offset, activation, activation_source, facts)
     )

@@ -172,6 +172,17 @@ def test_losses_and_gradients_are_finite_and_right_at_extreme_logits(dtype: torc
                 assert grad.double().tolist() == want, name
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_large_batches_of_extreme_logits_do_not_overflow_the_mean(dtype: torch.dtype) -> None:
+    # 4096 * 1e4 overflows float16 (max 65504) if the mean were accumulated in the input dtype.
+    logits_ = torch.full((4096,), 1e4, dtype=dtype, requires_grad=True)
+    loss = gan_discriminator_loss(-logits_, logits_)
+    loss.backward()
+    assert loss.item() == logits_[0].item()  # each of the two terms is |v| / 2
+    assert torch.isfinite(logits_.grad).all()
+    assert logits_.grad[0].item() == pytest.approx(1 / 4096, rel=1e-2)
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_wgan_losses_are_finite_at_extreme_scores(dtype: torch.dtype) -> None:
     scores = torch.tensor([-1e4, 1e4, 3.0], dtype=dtype, requires_grad=True)

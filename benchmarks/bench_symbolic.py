@@ -1,0 +1,73 @@
+"""Deriving and certifying the whole registry: cold, warm from the disk cache, warm in memory.
+
+Run: ``.venv/bin/pytest benchmarks/bench_symbolic.py --benchmark-only``.
+
+* **cold**: no cache at all (``DIVERGENCES_CACHE_DIR=off``, memory cache cleared): every
+  generator is validated, its conjugate derived and every certificate step checked (target:
+  under 10 s on two cores).
+* **warm (disk)**: the memory cache is cleared, the disk cache holds every entry: what a new
+  process pays after the first derivation (target: under 50 ms).
+* **warm (memory)**: the peer in the same run, the lower bound set by building the
+  ``FDivergence`` views alone.
+
+The registry is every name with its default parameters, plus the parametrised entries the report
+shows (alpha = -1 and 2, js_weighted with pi = 3/10).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import sympy as sp
+
+import divergences as dv
+from divergences.symbolic import cache
+
+GROUP = "derive + certify the whole registry"
+ENTRIES: tuple[tuple[str, dict[str, object]], ...] = (
+    *((name, {}) for name in dv.names()),
+    ("alpha", {"alpha": -1}),
+    ("alpha", {"alpha": 2}),
+    ("js_weighted", {"pi": sp.Rational(3, 10)}),
+)
+
+
+def derive_registry() -> list[dv.FDivergence]:
+    return [dv.get(name, **params) for name, params in ENTRIES]
+
+
+@pytest.fixture
+def cache_directory(tmp_path, monkeypatch) -> Iterator[str]:
+    monkeypatch.setenv("DIVERGENCES_CACHE_DIR", str(tmp_path))
+    cache.clear_memory_cache()
+    yield str(tmp_path)
+    cache.clear_memory_cache()
+
+
+def test_cold(benchmark, monkeypatch) -> None:
+    monkeypatch.setenv("DIVERGENCES_CACHE_DIR", "off")
+    benchmark.group = GROUP
+    result = benchmark.pedantic(
+        derive_registry, setup=cache.clear_memory_cache, rounds=3, iterations=1
+    )
+    assert all(d.verified for d in result)
+    cache.clear_memory_cache()
+
+
+def test_warm_from_disk(benchmark, cache_directory) -> None:
+    derive_registry()  # fills the disk cache
+    assert len(os.listdir(cache_directory)) >= len(ENTRIES)
+    benchmark.group = GROUP
+    result = benchmark.pedantic(
+        derive_registry, setup=cache.clear_memory_cache, rounds=20, iterations=1
+    )
+    assert all(d.verified for d in result)
+
+
+def test_warm_in_memory(benchmark, cache_directory) -> None:
+    derive_registry()
+    benchmark.group = GROUP
+    result = benchmark.pedantic(derive_registry, rounds=50, iterations=1)
+    assert all(d.verified for d in result)
