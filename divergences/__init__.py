@@ -10,8 +10,19 @@ Interval.open(-oo, log(2)/2)
 
 from __future__ import annotations
 
+from ._shortcuts import (
+    jeffrey,
+    js,
+    kl,
+    neyman,
+    pearson,
+    reverse_kl,
+    squared_hellinger,
+    total_variation,
+)
 from .errors import DerivationError, InputError, InvalidGeneratorError, NotConvexError
 from .fdivergence import FDivergence, get, names
+from .numeric.wasserstein import wasserstein_1d
 from .symbolic.fgan import optimal_discriminator
 
 __all__ = [
@@ -21,8 +32,17 @@ __all__ = [
     "InvalidGeneratorError",
     "NotConvexError",
     "get",
+    "jeffrey",
+    "js",
+    "kl",
     "names",
+    "neyman",
     "optimal_discriminator",
+    "pearson",
+    "reverse_kl",
+    "squared_hellinger",
+    "total_variation",
+    "wasserstein_1d",
 ]
 
 __version__ = "0.1.0"

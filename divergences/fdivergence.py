@@ -8,7 +8,9 @@ the certificate steps, as SymPy objects.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -16,6 +18,11 @@ from .symbolic.derivation import Derivation, Facts, derive
 from .symbolic.registry import REGISTRY, resolve_parameters
 from .symbolic.steps import DerivationStep, Step
 from .symbolic.symbols import r, t, u, v
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from .numeric.emit import Emitted
 
 __all__ = ["FDivergence", "get", "names"]
 
@@ -159,6 +166,55 @@ class FDivergence:
     def verified(self) -> bool:
         """True when every certificate step passed (always, for an object that was built)."""
         return self._derivation.verified
+
+    # -- numeric views (imported lazily: the numeric layer reads the symbolic results) ----------
+    @cached_property
+    def torch(self) -> Emitted:
+        """Torch functions emitted from this divergence's expressions (built on first use).
+
+        See :class:`divergences.numeric.emit.Emitted`: ``generator``, ``conjugate``,
+        ``activation``, ``conjugate_of_activation``, ``optimal_critic``, ``perspective``.
+
+        Example:
+            >>> import torch, divergences as dv
+            >>> dv.get("kl").torch.conjugate_of_activation(torch.tensor([1.0]))  # exp(v - 1)
+            tensor([1.])
+        """
+        from .numeric.emit import emit
+
+        return emit(self)
+
+    def divergence(self, p: Tensor, q: Tensor, *, validate: bool = True) -> Tensor:
+        r""":math:`D_f(P \| Q) = \sum_x q(x) f(p(x)/q(x))` for distributions on the last dimension.
+
+        Batched (leading dimensions broadcast) and differentiable, with :math:`0 \log 0 = 0`,
+        ``+inf`` where the divergence is infinite and never ``NaN`` (values or gradients where
+        the value is finite); see :mod:`divergences.numeric.discrete`.
+
+        Args:
+            p, q: probabilities of shapes ``(..., n)``, same floating dtype and device.
+            validate: check that the entries are finite, non-negative and sum to one within
+                :func:`~divergences.numeric._checks.normalisation_tolerance` (one host
+                synchronisation, and a graph break under ``torch.compile``). ``False`` keeps
+                only the shape/dtype checks, for hot loops and compiled code.
+
+        Returns:
+            Tensor of shape ``broadcast(p.shape, q.shape)[:-1]``, in the inputs' dtype.
+
+        Raises:
+            InputError: non-tensor, integer/bool dtype, empty last dimension, mismatched shapes,
+                dtypes or devices; with ``validate``: NaN/inf, negative or non-normalised entries.
+
+        Example:
+            >>> import torch, divergences as dv
+            >>> p = torch.tensor([0.5, 0.5, 0.0], dtype=torch.float64)
+            >>> q = torch.tensor([0.25, 0.25, 0.5], dtype=torch.float64)
+            >>> dv.get("kl").divergence(p, q)  # log 2
+            tensor(0.6931, dtype=torch.float64)
+        """
+        from .numeric.discrete import divergence
+
+        return divergence(self, p, q, validate=validate)
 
     def __repr__(self) -> str:
         params = "".join(f", {k}={val}" for k, val in self.parameters.items())

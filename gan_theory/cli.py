@@ -2,6 +2,10 @@
 
 ``gan-theory report [--out DIR]`` writes the derivation report (Markdown and JSON) of every
 registered divergence.
+
+``gan-theory train --model {gan,gan-ns,fgan,wgan,wgan-gp,cyclegan} [--divergence NAME]
+[--data NAME] [--steps N] [--out DIR] [--resume] [--seed S] ...`` trains a model (see
+:mod:`gan_theory.training.cli_train`; under ``torchrun`` it runs data-parallel).
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--out", type=Path, default=Path("report"), help="output directory (default: report/)"
     )
+    from .training.cli_train import add_train_parser
+
+    add_train_parser(commands)
     return parser
 
 
@@ -39,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in paths:
             print(f"wrote {path}")
         return 0
+    if args.command == "train":
+        from .training.cli_train import run_train
+
+        return run_train(args)
     return 2  # pragma: no cover - argparse enforces the choices
 
 

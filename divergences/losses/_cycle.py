@@ -14,12 +14,8 @@ from typing import Literal
 from torch import Tensor
 
 from divergences.errors import InputError
-from divergences.losses._gan import (
-    check_compatible,
-    check_same_shape,
-    check_scores,
-    gan_generator_loss,
-)
+from divergences.losses._gan import gan_generator_loss
+from divergences.numeric._checks import check_compatible, check_same_shape, check_scores
 
 __all__ = ["cycle_consistency_loss", "cyclegan_objective"]
 

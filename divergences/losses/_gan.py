@@ -10,8 +10,6 @@ With the discriminator :math:`D = \sigma(v)` for a raw score (logit) :math:`v`,
 and ``softplus`` is evaluated without overflow for any finite ``v``. The sigmoid is never formed,
 so nothing saturates to ``log 0``: the losses and their gradients (``sigma(v) - 1`` and
 ``sigma(v)``) stay finite for ``|v|`` up to ``1e4`` in float16, bfloat16, float32 and float64.
-
-This module also holds the argument checks shared by the other loss modules.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from divergences.errors import InputError
+from divergences.numeric._checks import check_compatible, check_scores
 
 __all__ = ["gan_discriminator_loss", "gan_generator_loss"]
 
@@ -106,46 +104,3 @@ def gan_generator_loss(fake_logits: Tensor, saturating: bool = False) -> Tensor:
     if saturating:
         return -F.softplus(fake_logits).mean()
     return F.softplus(-fake_logits).mean()
-
-
-# --------------------------------------------------------------------------------------------
-# Argument checks shared by the loss modules (shape/dtype/device only: no host synchronisation)
-# --------------------------------------------------------------------------------------------
-
-
-def check_scores(name: str, scores: object) -> Tensor:
-    """A non-empty floating-point tensor."""
-    if not isinstance(scores, Tensor):
-        raise InputError(f"{name} must be a torch.Tensor, got {type(scores).__name__}")
-    if not scores.is_floating_point():
-        raise InputError(f"{name} must have a floating-point dtype, got {scores.dtype}")
-    if scores.numel() == 0:
-        raise InputError(f"{name} is empty (shape {tuple(scores.shape)}): the mean is undefined")
-    return scores
-
-
-def check_compatible(*named: tuple[str, Tensor]) -> None:
-    """Same dtype and device for all tensors (no silent promotion or cross-device copies)."""
-    (first_name, first), *rest = named
-    for name, tensor in rest:
-        if tensor.dtype != first.dtype:
-            raise InputError(
-                f"{first_name} and {name} must have the same dtype, "
-                f"got {first.dtype} and {tensor.dtype}"
-            )
-        if tensor.device != first.device:
-            raise InputError(
-                f"{first_name} and {name} must be on the same device, "
-                f"got {first.device} and {tensor.device}"
-            )
-
-
-def check_same_shape(*named: tuple[str, Tensor]) -> None:
-    """Identical shapes (no broadcasting): for element-wise comparisons of images etc."""
-    (first_name, first), *rest = named
-    for name, tensor in rest:
-        if tensor.shape != first.shape:
-            raise InputError(
-                f"{first_name} and {name} must have the same shape, "
-                f"got {tuple(first.shape)} and {tuple(tensor.shape)}"
-            )

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from divergences.errors import InputError
-from divergences.losses._gan import check_compatible, check_same_shape, check_scores
+from divergences.numeric._checks import check_compatible, check_same_shape, check_scores
 
 __all__ = ["clip_weights_", "gradient_penalty", "wgan_critic_loss", "wgan_generator_loss"]
 

@@ -1,0 +1,181 @@
+r"""f-GAN losses (Nowozin, Cseke and Tomioka, *f-GAN*, NeurIPS 2016), for any f-divergence.
+
+The critic outputs a raw score :math:`V_\omega(x) \in \mathbb R`; the output activation
+:math:`g_f` maps it into the domain of the conjugate :math:`f^*`, and the variational
+(Fenchel) lower bound of :math:`D_f(P \| Q_\theta)` is the saddle-point objective (paper, Eq. 6)
+
+.. math::
+
+    F(\theta, \omega) = \mathbb E_{x \sim P}\big[g_f(V_\omega(x))\big]
+        - \mathbb E_{x \sim Q_\theta}\big[f^*(g_f(V_\omega(x)))\big] \le D_f(P \| Q_\theta),
+
+maximised by the critic and minimised by the generator. Both terms come from the emitted
+functions of :mod:`divergences.numeric.emit`: :math:`f^* \circ g_f` is composed and simplified
+*symbolically* (e.g. :math:`e^{v-1}` for ``kl``, :math:`\operatorname{softplus}(v)` for ``gan``),
+so no conjugate is ever applied to a rounded or saturated activation. Each term is written
+:math:`a + b\, G(v)` and its mean as :math:`a + b\, \overline{G(v)}`: the constant is added once,
+and the mean is accurate to a few ulps of :math:`|a| + |b \overline{G}|`.
+
+Inputs in float16/bfloat16 are computed in float32 and the loss is rounded once to the input
+dtype; losses and gradients are free of NaN for raw scores up to :math:`|v| = 10^4` and finite
+wherever the exact value is representable (``tests/numeric/test_loss_stability.py``). Where both
+means overflow towards the same infinity (e.g. ``neyman`` with very negative real and fake
+scores), the critic loss is the infinity of the larger one, compared in log space.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import torch
+from torch import Tensor
+
+from divergences.fdivergence import FDivergence, get
+from divergences.numeric._checks import check_compatible, check_scores
+from divergences.numeric.emit import AffineTerm
+
+__all__ = ["fgan_critic_loss", "fgan_generator_loss"]
+
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+@cache
+def _named(name: str) -> FDivergence:
+    return get(name)
+
+
+def _terms(d: FDivergence | str) -> tuple[AffineTerm, AffineTerm]:
+    """``(g_f, f* o g_f)`` of ``d`` as affine terms (built once per divergence)."""
+    if isinstance(d, str):
+        d = _named(d)
+    elif not isinstance(d, FDivergence):
+        raise TypeError(f"d must be an FDivergence or a registered name, got {type(d).__name__}")
+    emitted = d.torch
+    return emitted.activation_term, emitted.conjugate_of_activation_term
+
+
+def _work(x: Tensor) -> Tensor:
+    return x.float() if x.dtype in _LOW_PRECISION else x
+
+
+def fgan_critic_loss(d: FDivergence | str, v_real: Tensor, v_fake: Tensor) -> Tensor:
+    r"""Critic loss of the f-GAN: the saddle-point objective negated, to be minimised.
+
+    .. math::
+
+        L_{\text{critic}} = -\Big(\overline{g_f(v_{\text{real}})}
+            - \overline{f^*(g_f(v_{\text{fake}}))}\Big) = -F(\theta, \omega)
+
+    so :math:`-L_{\text{critic}} \le D_f(P \| Q_\theta)` for every critic (the variational
+    bound), with equality at :math:`g_f(V(x)) = f'(p(x)/q(x))` (paper, Eq. 5).
+
+    For ``gan`` (:math:`f(1) = -\log 4`), :math:`-L_{\text{critic}}` estimates
+    :math:`D_{\text{gan}} = 2\,\mathrm{JS}(P \| Q) - \log 4 \in [-\log 4, 0]`, the value of the
+    original GAN game at the optimal discriminator: it is ``-log 4`` (not 0) when the generator
+    is perfect, and :math:`-L_{\text{critic}} + \log 4` estimates :math:`2\,\mathrm{JS}`.
+
+    Args:
+        d: an :class:`~divergences.FDivergence` or a registered name (``"kl"``, ``"js"``, ...).
+        v_real: raw critic scores on data samples, any non-empty shape (mean over all elements).
+        v_fake: raw critic scores on generated samples, any non-empty shape (its batch size may
+            differ); same dtype and device as ``v_real``.
+
+    Returns:
+        Scalar loss in the scores' dtype.
+
+    Raises:
+        InputError: non-tensor, non-floating or empty scores, mismatched dtype/device.
+        KeyError: an unknown divergence name.
+
+    References:
+        Nowozin, Cseke and Tomioka, *f-GAN: Training Generative Neural Samplers using
+        Variational Divergence Minimization*, NeurIPS 2016, Eq. (6) and Table 2.
+
+    Example:
+        >>> import torch
+        >>> from divergences.losses import fgan_critic_loss
+        >>> # kl: g_f(v) = v, f*(g_f(v)) = exp(v - 1); at v = 1: -(1 - 1) = 0
+        >>> fgan_critic_loss("kl", torch.ones(3), torch.ones(3))
+        tensor(0.)
+    """
+    check_scores("v_real", v_real)
+    check_scores("v_fake", v_fake)
+    check_compatible(("v_real", v_real), ("v_fake", v_fake))
+    real_term, fake_term = _terms(d)
+    vr, vf = _work(v_real), _work(v_fake)
+    fake, real = fake_term.mean(vf), real_term.mean(vr)
+    if _may_cancel_infinities(real_term, fake_term):
+        # both means may overflow to the same infinity: the larger one decides the sign
+        fake_wins = fake_term.log_magnitude(vf) >= real_term.log_magnitude(vr)
+        loss = _Difference.apply(fake, real, fake_wins)
+    else:
+        loss = fake - real
+    return loss.to(v_real.dtype)
+
+
+class _Difference(torch.autograd.Function):
+    """``fake - real``, with ``inf - inf`` resolved by ``fake_wins``; the gradient is that of
+    ``fake - real`` (``+1``, ``-1``), so no ``0 * inf`` reaches the terms' backward."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(fake: Tensor, real: Tensor, fake_wins: Tensor) -> Tensor:
+        same = torch.isinf(fake) & (fake == real)
+        return torch.where(same, torch.where(fake_wins, fake, -real), fake - real)
+
+    @staticmethod
+    def setup_context(ctx: object, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+        pass
+
+    @staticmethod
+    def backward(ctx: object, grad: Tensor) -> tuple[Tensor, Tensor, None]:
+        return grad, -grad, None
+
+
+def _may_cancel_infinities(real_term: AffineTerm, fake_term: AffineTerm) -> bool:
+    """Both means can overflow (exponential cores) towards the same infinity."""
+    both_exponential = real_term.log_core is not None and fake_term.log_core is not None
+    return both_exponential and (real_term.factor > 0) == (fake_term.factor > 0)
+
+
+def fgan_generator_loss(d: FDivergence | str, v_fake: Tensor, alternative: bool = False) -> Tensor:
+    r"""Generator loss of the f-GAN, saddle-point (default) or the paper's alternative form.
+
+    .. math::
+
+        L_G^{\text{saddle}} = -\overline{f^*(g_f(v_{\text{fake}}))}, \qquad
+        L_G^{\text{alt}} = -\overline{g_f(v_{\text{fake}})}
+
+    The saddle-point form minimises :math:`F(\theta, \omega)` over the generator (only its second
+    term depends on :math:`\theta`). The alternative maximises
+    :math:`\mathbb E_{Q_\theta}[g_f(V_\omega(x))]` instead (paper, Section 3.2), which like the
+    non-saturating GAN loss gives stronger gradients early in training; for ``gan`` it is
+    exactly the non-saturating loss :math:`\overline{\operatorname{softplus}(-v)}`.
+
+    Args:
+        d: an :class:`~divergences.FDivergence` or a registered name.
+        v_fake: raw critic scores on generated samples, any non-empty shape.
+        alternative: use the alternative objective of Section 3.2.
+
+    Returns:
+        Scalar loss in the scores' dtype, to be minimised by the generator.
+
+    Raises:
+        InputError: non-tensor, non-floating or empty scores.
+        KeyError: an unknown divergence name.
+
+    References:
+        Nowozin, Cseke and Tomioka, *f-GAN*, NeurIPS 2016, Eq. (6) and Section 3.2.
+
+    Example:
+        >>> import torch
+        >>> from divergences.losses import fgan_generator_loss
+        >>> v = torch.tensor([0.0, 2.0])
+        >>> fgan_generator_loss("gan", v, alternative=True)  # mean softplus(-v)
+        tensor(0.4100)
+    """
+    check_scores("v_fake", v_fake)
+    real_term, fake_term = _terms(d)
+    term = real_term if alternative else fake_term
+    return (-term.mean(_work(v_fake))).to(v_fake.dtype)

@@ -1,0 +1,155 @@
+"""Argument checks shared by the numeric functions and the losses.
+
+Two kinds of checks, and only the second reads the data:
+
+* structural checks (tensor type, floating dtype, shapes, dtype/device agreement) look at
+  metadata only: no host synchronisation, no cost, and they are constant-folded by
+  ``torch.compile``; they always run;
+* value checks of probability vectors (finite, non-negative, normalised) need the data: they are
+  reduced to one small tensor read with a single host synchronisation (``.tolist()``), so they
+  run only with ``validate=True`` and break a ``torch.compile(fullgraph=True)`` graph. Hot loops
+  and compiled code pass ``validate=False``.
+
+Every failure raises :class:`~divergences.errors.InputError` naming the argument and the condition.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from divergences.errors import InputError
+
+__all__ = [
+    "check_compatible",
+    "check_distributions",
+    "check_same_shape",
+    "check_scores",
+    "normalisation_tolerance",
+]
+
+
+def check_scores(name: str, scores: object) -> Tensor:
+    """A non-empty floating-point tensor."""
+    if not isinstance(scores, Tensor):
+        raise InputError(f"{name} must be a torch.Tensor, got {type(scores).__name__}")
+    if not scores.is_floating_point():
+        raise InputError(f"{name} must have a floating-point dtype, got {scores.dtype}")
+    if scores.numel() == 0:
+        raise InputError(f"{name} is empty (shape {tuple(scores.shape)}): the mean is undefined")
+    return scores
+
+
+def check_compatible(*named: tuple[str, Tensor]) -> None:
+    """Same dtype and device for all tensors (no silent promotion or cross-device copies)."""
+    (first_name, first), *rest = named
+    for name, tensor in rest:
+        if tensor.dtype != first.dtype:
+            raise InputError(
+                f"{first_name} and {name} must have the same dtype, "
+                f"got {first.dtype} and {tensor.dtype}"
+            )
+        if tensor.device != first.device:
+            raise InputError(
+                f"{first_name} and {name} must be on the same device, "
+                f"got {first.device} and {tensor.device}"
+            )
+
+
+def check_same_shape(*named: tuple[str, Tensor]) -> None:
+    """Identical shapes (no broadcasting): for element-wise comparisons of images etc."""
+    (first_name, first), *rest = named
+    for name, tensor in rest:
+        if tensor.shape != first.shape:
+            raise InputError(
+                f"{first_name} and {name} must have the same shape, "
+                f"got {tuple(first.shape)} and {tuple(tensor.shape)}"
+            )
+
+
+def normalisation_tolerance(dtype: torch.dtype) -> float:
+    r"""How far a probability vector's sum may be from one: :math:`\max(\sqrt{\epsilon}, 10^{-6})`.
+
+    That is ``1e-6`` in float64, ``3.5e-4`` in float32, ``3.1e-2`` in float16 and ``8.8e-2`` in
+    bfloat16: loose enough for vectors normalised in a lower precision and then converted, tight
+    enough to catch unnormalised counts or a sum over the wrong dimension.
+    """
+    return max(math.sqrt(torch.finfo(dtype).eps), 1e-6)
+
+
+def _check_structure(name: str, x: object) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise InputError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dtype == torch.bool or not x.is_floating_point():
+        raise InputError(
+            f"{name} must have a floating-point dtype, got {x.dtype} (convert counts with "
+            f"{name}.double() / {name}.sum(-1, keepdim=True))"
+        )
+    if x.ndim == 0:
+        raise InputError(f"{name} must have a last dimension of outcomes, got a 0-d tensor")
+    if x.shape[-1] == 0:
+        raise InputError(f"{name} has an empty last dimension (shape {tuple(x.shape)})")
+    return x
+
+
+def check_distributions(p: object, q: object, *, validate: bool = True) -> tuple[Tensor, Tensor]:
+    """Check two batches of discrete distributions on the last dimension.
+
+    Always (metadata only): tensors, floating dtype (not integer or bool), a non-empty last
+    dimension of the same size, broadcastable leading dimensions, same dtype and device.
+    With ``validate=True`` also, with one host synchronisation: no NaN or infinity, no negative
+    entry, and every vector sums to one within :func:`normalisation_tolerance`.
+
+    Returns:
+        ``(p, q)`` unchanged.
+
+    Raises:
+        InputError: naming the failing argument and condition.
+    """
+    p = _check_structure("p", p)
+    q = _check_structure("q", q)
+    if p.shape[-1] != q.shape[-1]:
+        raise InputError(
+            f"p and q must have the same number of outcomes (last dimension), got shapes "
+            f"{tuple(p.shape)} and {tuple(q.shape)}"
+        )
+    try:
+        torch.broadcast_shapes(p.shape, q.shape)
+    except RuntimeError as exc:
+        raise InputError(
+            f"the batch shapes of p and q do not broadcast: {tuple(p.shape)} and {tuple(q.shape)}"
+        ) from exc
+    check_compatible(("p", p), ("q", q))
+    if validate:
+        _check_values(p, q)
+    return p, q
+
+
+def _check_values(p: Tensor, q: Tensor) -> None:
+    tol = normalisation_tolerance(p.dtype)
+    flags = []
+    for x in (p, q):
+        work = x.detach()
+        accumulate = torch.float64 if work.dtype == torch.float64 else torch.float32
+        finite = torch.isfinite(work).all()
+        negative = (work < 0).any()
+        total = work.to(accumulate).sum(-1)
+        deviation = torch.where(torch.isfinite(total), (total - 1).abs(), 0.0).max()
+        flags += [~finite, negative, deviation.to(torch.float64)]
+    # one host synchronisation for all six checks
+    values = torch.stack([f.to(torch.float64) for f in flags]).tolist()
+    for name, (not_finite, negative, deviation) in zip(
+        ("p", "q"), (values[0:3], values[3:6]), strict=True
+    ):
+        if not_finite:
+            raise InputError(f"{name} contains NaN or infinite entries")
+        if negative:
+            raise InputError(f"{name} has negative entries: probabilities must be >= 0")
+        if deviation > tol:
+            raise InputError(
+                f"{name} is not normalised: a vector's sum over the last dimension differs "
+                f"from 1 by {deviation:.3g} > {tol:.3g} (the tolerance for {p.dtype}); "
+                f"normalise it or pass validate=False"
+            )

@@ -1,0 +1,328 @@
+r"""Print SymPy expressions as torch source code and compile it into element-wise functions.
+
+The printer extends SymPy's :class:`~sympy.printing.pytorch.TorchPrinter`:
+
+* the stable primitives of :mod:`._primitives` print as their torch implementations
+  (``torch.log1p``, ``torch.expm1``, ``torch.xlogy``, :func:`.stable.softplus`,
+  :func:`.stable.log1mexp`, :func:`.stable.omega_log`, :func:`.stable.lambertw`);
+* every number is folded to a Python ``float`` (or ``int``) literal, so a result keeps the dtype
+  and device of its tensor input (PyTorch treats Python scalars as weakly typed);
+* powers print as ``square``/``sqrt``/``rsqrt``/``reciprocal`` where they apply;
+* an exponential nested inside another function is capped below overflow
+  (:func:`.stable.exp_capped`), so a flat outer function never multiplies ``0`` by ``inf`` in the
+  chain rule;
+* an additive constant that float64 cannot represent (``log 2``, ``1/3``) is added as two floats,
+  ``x + c_hi + c_lo`` (a double-double constant): ``x + c_hi`` is exact when ``x`` is close to
+  ``-c_hi`` (Sterbenz), so a zero crossing or a pole at an irrational point keeps its accuracy.
+
+A piecewise function is given as pieces ``(expression, region)`` and printed with the "double
+where" pattern: each non-constant branch is evaluated on its input with the points outside its
+region replaced by a fixed point inside it,
+
+.. math::
+    f(x) = \mathrm{where}\big(x \in R_1,\ f_1(\mathrm{where}(x \in R_1, x, x_1)),\ \ldots\big),
+
+so a branch never sees an argument where it is singular: no ``inf`` or ``NaN`` reaches the
+value or, through ``0 * inf``, the gradient. Polynomial branches are finite everywhere and skip the
+inner ``where``.
+
+Common subexpressions are shared (``sympy.cse``). Inputs in float16/bfloat16 are computed in
+float32 and rounded back once, so intermediate results do not overflow the small formats.
+"""
+
+from __future__ import annotations
+
+import linecache
+import math
+from collections.abc import Callable, Sequence
+
+import sympy as sp
+import torch
+from sympy.printing.pytorch import TorchPrinter
+from torch import Tensor
+
+from divergences.errors import DerivationError
+from divergences.numeric import stable
+
+from ._primitives import (
+    exp_capped,
+    expm1,
+    expm1_capped,
+    log1mexp,
+    log1p,
+    omega_log,
+    softplus,
+    xlogy,
+)
+
+__all__ = ["Piece", "compile_pieces", "pieces_source"]
+
+Piece = tuple[sp.Expr, sp.Set]
+
+_FUNCTIONS = {
+    softplus: "_s.softplus",
+    log1mexp: "_s.log1mexp",
+    omega_log: "_s.omega_log",
+    xlogy: "torch.xlogy",
+    log1p: "torch.log1p",
+    expm1: "torch.expm1",
+    sp.LambertW: "_s.lambertw",
+    exp_capped: "_s.exp_capped",
+    expm1_capped: "_s.expm1_capped",
+    sp.exp: "torch.exp",
+    sp.log: "torch.log",
+    sp.tanh: "torch.tanh",
+    sp.Abs: "torch.abs",
+}
+
+
+def _float_literal(x: sp.Expr) -> str:
+    if x is sp.oo:
+        return "_inf"
+    if x is sp.S.NegativeInfinity:
+        return "(-_inf)"
+    if x is sp.nan or x is sp.zoo:
+        return "_nan"
+    if x.is_Integer:
+        return str(int(x))
+    value = float(sp.N(x, 40))
+    if math.isinf(value):
+        return "_inf" if value > 0 else "(-_inf)"
+    return repr(value) if value >= 0 else f"({value!r})"
+
+
+class _Printer(TorchPrinter):
+    """TorchPrinter with float literals, the stable primitives and tensor-friendly powers."""
+
+    def _print_Function(self, expr: sp.Expr) -> str:
+        name = _FUNCTIONS.get(type(expr))
+        if name is None:
+            if type(expr) in self.mapping:
+                return super()._print_Function(expr)
+            raise DerivationError(f"no torch emission for the function {expr.func} in {expr}")
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
+    _print_exp = _print_Function
+    _print_log = _print_Function
+    _print_tanh = _print_Function
+    _print_Abs = _print_Function
+    _print_LambertW = _print_Function
+
+    def _print_Add(self, expr: sp.Expr, order: str | None = None) -> str:
+        const, rest = expr.as_independent(*expr.free_symbols, as_Add=True)
+        if const == 0 or not expr.free_symbols:
+            return super()._print_Add(expr, order)
+        rest_source = self._print(rest)
+        value = sp.N(const, 40)
+        hi = float(value)
+        lo = float(value - sp.Float(hi, 60)) if math.isfinite(hi) else 0.0
+        out = f"{rest_source} + {_float_literal(sp.Float(hi, 40))}"
+        if lo != 0.0:
+            # the constant in double-double: x + hi is exact when x is close to -hi
+            out += f" + {lo!r}" if lo > 0 else f" - {-lo!r}"
+        return out
+
+    def _print_Piecewise(self, expr: sp.Expr) -> str:
+        raise DerivationError(f"nested piecewise expression in {expr}: fold it to the top level")
+
+    def _print_Number(self, expr: sp.Expr) -> str:
+        return _float_literal(expr)
+
+    _print_Float = _print_Number
+    _print_Rational = _print_Number
+    _print_Integer = _print_Number
+    _print_Half = _print_Number
+    _print_NumberSymbol = _print_Number
+    _print_Exp1 = _print_Number
+    _print_Pi = _print_Number
+    _print_Infinity = _print_Number
+    _print_NegativeInfinity = _print_Number
+
+    def _print_Pow(self, expr: sp.Pow) -> str:
+        base, e = expr.args
+        if base is sp.E:
+            return f"torch.exp({self._print(e)})"
+        b = self._print(base)
+        if e == 2:
+            return f"torch.square({b})"
+        if e == sp.S.Half:
+            return f"torch.sqrt({b})"
+        if e == -sp.S.Half:
+            return f"torch.rsqrt({b})"
+        if e == -1:
+            return f"torch.reciprocal({b})"
+        if e.is_Integer and e < 0:
+            return f"torch.reciprocal(torch.pow({b}, {int(-e)}))"
+        return f"torch.pow({b}, {self._print(e)})"
+
+    def _print_Relational(self, expr: sp.Expr) -> str:
+        ops = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
+        return f"({self._print(expr.lhs)} {ops[expr.rel_op]} {self._print(expr.rhs)})"
+
+    def _print_And(self, expr: sp.Expr) -> str:
+        return "(" + " & ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Or(self, expr: sp.Expr) -> str:
+        return "(" + " | ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Not(self, expr: sp.Expr) -> str:
+        return f"(~{self._print(expr.args[0])})"
+
+
+_PRINTER = _Printer({"fully_qualified_modules": False})
+
+
+def _fold_numbers(expr: sp.Expr) -> sp.Expr:
+    """Evaluate numeric subexpressions such as ``log(2)/2`` once (40 digits, then to float)."""
+    if expr.is_number:
+        return expr if expr.is_Rational or expr.is_infinite else sp.Float(sp.N(expr, 40), 40)
+    if expr.is_Atom or isinstance(expr, sp.Piecewise):
+        return expr
+    numeric = [a for a in expr.args if isinstance(a, sp.Expr) and a.is_number]
+    if isinstance(expr, (sp.Add, sp.Mul)) and len(numeric) > 1:
+        folded = sp.Float(sp.N(expr.func(*numeric), 40), 40)
+        rest = [_fold_numbers(a) for a in expr.args if not (isinstance(a, sp.Expr) and a.is_number)]
+        return expr.func(folded, *rest, evaluate=False)
+    args = [_fold_numbers(a) if isinstance(a, sp.Expr) else a for a in expr.args]
+    if isinstance(expr, sp.Pow):
+        return sp.Pow(*args, evaluate=False)
+    return expr.func(*args, evaluate=False)
+
+
+def _cap_nested_exponentials(expr: sp.Expr, inside: bool = False) -> sp.Expr:
+    """``exp``/``expm1`` whose value feeds a function (not just sums and products) -> capped.
+
+    See :func:`.stable.exp_capped`: it keeps ``0 * inf`` out of the chain rule where the outer
+    function is flat. Exponentials at the top of the expression keep their overflow to ``inf``.
+    """
+    if expr.is_Atom or isinstance(expr, sp.Piecewise):
+        return expr
+    if isinstance(expr, (sp.exp, expm1)):
+        arg = _cap_nested_exponentials(expr.args[0], True)
+        if inside:
+            return (exp_capped if isinstance(expr, sp.exp) else expm1_capped)(arg)
+        return expr.func(arg)
+    if isinstance(expr, sp.Pow):
+        nested = inside or not (expr.exp.is_Integer and expr.exp > 0)
+        base = _cap_nested_exponentials(expr.base, nested)
+        return sp.Pow(base, _cap_nested_exponentials(expr.exp, True), evaluate=False)
+    nested = inside or not isinstance(expr, (sp.Add, sp.Mul))
+    args = [_cap_nested_exponentials(a, nested) if isinstance(a, sp.Expr) else a for a in expr.args]
+    return (
+        expr.func(*args, evaluate=False) if isinstance(expr, (sp.Add, sp.Mul)) else expr.func(*args)
+    )
+
+
+def _is_polynomial(expr: sp.Expr, var: sp.Symbol) -> bool:
+    try:
+        return expr.is_polynomial(var)
+    except (TypeError, NotImplementedError):
+        return False
+
+
+def _mask_source(region: sp.Set, name: str) -> str:
+    """A boolean expression for ``x in region`` (``x`` printed as ``name``)."""
+    if isinstance(region, sp.Union):
+        return "(" + " | ".join(_mask_source(part, name) for part in region.args) + ")"
+    if isinstance(region, sp.FiniteSet):
+        return "(" + " | ".join(f"({name} == {_float_literal(p)})" for p in region) + ")"
+    if not isinstance(region, sp.Interval):
+        raise DerivationError(f"cannot print the region {region} of a piecewise expression")
+    parts = []
+    if region.start is not sp.S.NegativeInfinity:
+        op = ">" if region.left_open else ">="
+        parts.append(f"({name} {op} {_float_literal(region.start)})")
+    if region.end is not sp.oo:
+        op = "<" if region.right_open else "<="
+        parts.append(f"({name} {op} {_float_literal(region.end)})")
+    if not parts:
+        return f"torch.ones_like({name}, dtype=torch.bool)"
+    return "(" + " & ".join(parts) + ")"
+
+
+def _inside(region: sp.Set) -> float:
+    """A float64 point strictly inside ``region`` (a safe argument for the branch)."""
+    part = region.args[0] if isinstance(region, sp.Union) else region
+    if isinstance(part, sp.FiniteSet):
+        return float(next(iter(part)))
+    lo, hi = part.start, part.end
+    if lo is sp.S.NegativeInfinity and hi is sp.oo:
+        return 0.0
+    if lo is sp.S.NegativeInfinity:
+        point = hi - 1
+    elif hi is sp.oo:
+        point = lo + 1
+    else:
+        point = (lo + hi) / 2
+    return float(sp.N(point, 30))
+
+
+def _expr_lines(expr: sp.Expr, target: str, prefix: str) -> list[str]:
+    """Assignments computing ``expr`` into ``target`` with shared subexpressions."""
+    symbols = sp.numbered_symbols(prefix)
+    prepared = _cap_nested_exponentials(_fold_numbers(expr))
+    replacements, (reduced,) = sp.cse(prepared, symbols=symbols, optimizations=None)
+    lines = [f"    {sym} = {_PRINTER.doprint(value)}" for sym, value in replacements]
+    lines.append(f"    {target} = {_PRINTER.doprint(reduced)}")
+    return lines
+
+
+def pieces_source(pieces: Sequence[Piece], var: sp.Symbol, name: str) -> str:
+    """Source of ``def name(x)`` computing the piecewise function (regions must be disjoint)."""
+    x = str(var)
+    lines = [f"def _{name}_impl({x}):"]
+    results: list[tuple[str, str | None, bool]] = []
+    for index, (expr, region) in enumerate(pieces):
+        mask = None if len(pieces) == 1 else f"_m{index}"
+        if mask is not None and index < len(pieces) - 1:
+            lines.append(f"    {mask} = {_mask_source(region, x)}")
+        if not expr.free_symbols:
+            results.append((_float_literal(expr), mask, True))
+            continue
+        body = expr
+        if mask is not None and not _is_polynomial(expr, var):
+            safe = f"_x{index}"
+            member = mask if index < len(pieces) - 1 else _mask_source(region, x)
+            lines.append(f"    {safe} = torch.where({member}, {x}, {_inside(region)!r})")
+            body = expr.subs(var, sp.Symbol(safe, real=True))
+        target = f"_b{index}"
+        lines += _expr_lines(body, target, f"_c{index}_")
+        results.append((target, mask, False))
+    value, _, constant = results[-1]
+    if constant:
+        value = f"torch.full_like({x}, {value})"
+    for branch, mask, _ in reversed(results[:-1]):
+        value = f"torch.where({mask}, {branch}, {value})"
+    lines.append(f"    return {value}")
+    lines += [
+        "",
+        f"def {name}({x}):",
+        f"    if {x}.dtype == torch.float16 or {x}.dtype == torch.bfloat16:",
+        f"        return _{name}_impl({x}.float()).to({x}.dtype)",
+        f"    return _{name}_impl({x})",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+_COUNTER = [0]
+
+
+def compile_pieces(
+    pieces: Sequence[Piece], var: sp.Symbol, name: str
+) -> tuple[str, Callable[[Tensor], Tensor]]:
+    """``(source, function)`` for the piecewise function; see :func:`pieces_source`."""
+    source = pieces_source(pieces, var, name)
+    _COUNTER[0] += 1
+    filename = f"<divergences-emitted-{name}-{_COUNTER[0]}>"
+    # registered with linecache so tracebacks and torch.compile can show the emitted source
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, object] = {
+        "torch": torch,
+        "_s": stable,
+        "_inf": math.inf,
+        "_nan": math.nan,
+    }
+    # the source was printed by this module from a SymPy expression, not taken from a user
+    exec(compile(source, filename, "exec"), namespace)
+    function = namespace[name]
+    return source, function  # type: ignore[return-value]

@@ -1,0 +1,415 @@
+r"""Stability rewrites of SymPy expressions, and the candidate forms the emitter chooses from.
+
+:func:`stabilise` applies, bottom-up, the identities below (valid on the real line wherever the
+left-hand side is real; ``c, k`` are numbers, ``x, y`` expressions):
+
+==========================================  ================================================
+pattern                                     stable form
+==========================================  ================================================
+``log(1 + y)``                              ``log1p(y)``
+``log(c + k exp(x))``, c, k > 0             ``log(c) + softplus(x + log(k/c))``
+``log(c - k exp(x))``, c, k > 0             ``log(c) + log1mexp(x + log(k/c))``
+``log(k exp(x) - c)``, c, k > 0             ``log(k) + x + log1mexp(log(c/k) - x)``
+``log(-k expm1(x))``, k > 0                 ``log(k) + log1mexp(x)``
+``log1p(k exp(x))``, ``log1p(-k exp(x))``     ``softplus(x + log k)``, ``log1mexp(x + log k)``
+``log1p(expm1(x))``                         ``x``
+``k exp(x) - k``, ``k b^a - k`` (b > 0)     ``k expm1(x)``, ``k expm1(a log b)``
+``c softplus(y) - c y``                     ``c softplus(-y)``
+``y log(y)``                                ``xlogy(y, y)`` (``0 log 0 = 0``)
+``LambertW(exp(z))``                        ``exp(omega_log(z - 1))`` (no overflow of ``exp``)
+``LambertW(x)``, x > 0                      ``exp(omega_log(log(x) - 1))``
+==========================================  ================================================
+
+Two further identities are options, because they help some expressions and hurt others; the
+emitter generates both variants and keeps the more accurate one (:mod:`._select`):
+
+* ``omega``: :math:`e^{L} = y + 1 - L` for :math:`L = \omega_{\log}(y)` (removes the
+  cancellation in ``t + W(e^{1-t})`` for ``jeffrey``, but creates one where ``W`` is tiny);
+* ``shift``: :math:`k e^{x} + c = -c \operatorname{expm1}(x - \log(-c/k))` for ``c/k < 0``
+  (accurate near the zero crossing, up to the rounding of the constant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import mpmath
+import sympy as sp
+
+from ._primitives import expm1, log1mexp, log1p, omega_log, softplus, xlogy
+
+__all__ = ["candidate_forms", "stabilise"]
+
+
+def _bottom_up(expr: sp.Basic, rule: Callable[[sp.Basic], sp.Basic]) -> sp.Basic:
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*[(_bottom_up(e, rule), c) for e, c in expr.args])
+    if expr.is_Atom or not isinstance(expr, sp.Expr):
+        return expr
+    args = [_bottom_up(a, rule) for a in expr.args]
+    rebuilt = expr.func(*args) if args != list(expr.args) else expr
+    return rule(rebuilt)
+
+
+def _is_number(x: sp.Expr) -> bool:
+    return bool(x.is_number) and bool(x.is_real)
+
+
+def _split_term(term: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """``term = coeff * rest`` with ``coeff`` a number (free of symbols)."""
+    coeff, rest = term.as_independent(*term.free_symbols, as_Add=False)
+    return coeff, rest
+
+
+def _positive(x: sp.Expr) -> bool:
+    return bool(_is_number(x) and x.is_positive)
+
+
+def _sample(region: sp.Set) -> list[mpmath.mpf]:
+    """About 50 points inside an interval, spread over all scales and close to its ends."""
+    if not isinstance(region, sp.Interval):
+        return []
+    lo, hi = region.start, region.end
+    offsets = [mpmath.mpf(10) ** k for k in range(-12, 13)]
+    with mpmath.workdps(40):
+        if lo.is_infinite and hi.is_infinite:
+            return [mpmath.mpf(0)] + [s * o for o in offsets for s in (-1, 1)]
+        if lo.is_infinite:
+            end = mpmath.mpf(sp.N(hi, 40))
+            return [end - o for o in offsets]
+        start = mpmath.mpf(sp.N(lo, 40))
+        if hi.is_infinite:
+            return [start + o for o in offsets]
+        width = mpmath.mpf(sp.N(hi - lo, 40))
+        return [start + width * k / 40 for k in range(1, 40)] + [
+            p for o in offsets if o < width for p in (start + o, start + width - o)
+        ]
+
+
+class _Rules:
+    def __init__(
+        self, omega: bool, shift: bool, var: sp.Symbol | None, region: sp.Set | None
+    ) -> None:
+        self.omega = omega
+        self.shift = shift
+        self.var = var
+        self.region = region
+        self._signs: dict[sp.Expr, int | None] = {}
+
+    def sign(self, x: sp.Expr) -> int | None:
+        """``+1``/``-1`` if ``x`` is positive/negative on the open region, else ``None``."""
+        if x.is_positive:
+            return 1
+        if x.is_negative:
+            return -1
+        if self.var is None or self.region is None or self.var not in x.free_symbols:
+            return None
+        if x not in self._signs:
+            self._signs[x] = self._sign_on_region(x)
+        return self._signs[x]
+
+    def _sign_on_region(self, x: sp.Expr) -> int | None:
+        interior = self.region
+        if isinstance(interior, sp.Interval):
+            interior = sp.Interval.open(interior.start, interior.end)
+        try:
+            if sp.solveset(x <= 0, self.var, interior) is sp.S.EmptySet:
+                return 1
+            if sp.solveset(x >= 0, self.var, interior) is sp.S.EmptySet:
+                return -1
+            return None
+        except (NotImplementedError, ValueError, TypeError):
+            pass
+        # SymPy could not decide (e.g. it cannot compare two forms of the region's end): decide
+        # on sample points. A wrong guess only produces a wrong candidate, which the accuracy
+        # probe of the emitter then rejects.
+        signs = set()
+        fn = sp.lambdify(self.var, x, modules="mpmath")
+        with mpmath.workdps(30):
+            for point in _sample(interior):
+                try:
+                    value = mpmath.mpmathify(fn(point))
+                except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+                    return None
+                if isinstance(value, mpmath.mpc) or not mpmath.isfinite(value) or value == 0:
+                    return None
+                signs.add(1 if value > 0 else -1)
+        return signs.pop() if len(signs) == 1 else None
+
+    def __call__(self, e: sp.Basic) -> sp.Basic:
+        if isinstance(e, sp.LambertW) and len(e.args) == 1:
+            return self._lambertw(e.args[0], e)
+        if isinstance(e, sp.Pow) and isinstance(e.base, sp.exp) and e.exp.is_number:
+            return sp.exp(sp.expand(e.base.args[0] * e.exp))
+        if isinstance(e, sp.log):
+            return self._log(e.args[0], e)
+        if isinstance(e, log1p):
+            return self._log1p(e.args[0], e)
+        if isinstance(e, sp.Add):
+            return self._add(e)
+        if isinstance(e, sp.Mul):
+            return self._mul(e)
+        return e
+
+    # -- individual rules -----------------------------------------------------------------------
+    def _again(self, e: sp.Expr) -> sp.Expr:
+        return _bottom_up(e, self)
+
+    def _lambertw(self, arg: sp.Expr, original: sp.Expr) -> sp.Expr:
+        if isinstance(arg, sp.exp):
+            return self._again(sp.exp(omega_log(sp.expand(arg.args[0] - 1))))
+        if arg.is_positive:
+            return self._again(sp.exp(omega_log(sp.expand_log(sp.log(arg)) - 1)))
+        return original
+
+    def _log(self, arg: sp.Expr, original: sp.Expr) -> sp.Expr:
+        if isinstance(arg, sp.exp) and arg.args[0].is_real:
+            return arg.args[0]
+        if isinstance(arg, sp.Mul):
+            k, rest = _split_term(arg)
+            if isinstance(rest, expm1) and _is_number(k) and k.is_negative:
+                return sp.log(-k) + log1mexp(rest.args[0])
+            return self._log_of_product(arg, original)
+        if isinstance(arg, sp.Pow) and arg.base.free_symbols and self.sign(arg.base) == 1:
+            inner = sp.log(arg.base)
+            if isinstance(arg.base, sp.Add):
+                inner = self._log(arg.base, inner)
+            return arg.exp * inner
+        if not isinstance(arg, sp.Add):
+            return original
+        c, rest = arg.as_independent(*arg.free_symbols, as_Add=True)
+        if c == 0 or not _is_number(c):
+            return original
+        k, core = _split_term(rest)
+        if isinstance(core, sp.exp) and _is_number(k) and k != 0:
+            x = core.args[0]
+            if c.is_positive and k.is_positive:
+                return sp.log(c) + softplus(sp.expand(x + sp.log(k / c)))
+            if c.is_positive and k.is_negative:
+                return sp.log(c) + log1mexp(sp.expand(x + sp.log(-k / c)))
+            if c.is_negative and k.is_positive:
+                return sp.log(k) + x + log1mexp(sp.expand(sp.log(-c / k) - x))
+        if c == 1:
+            return log1p(rest)
+        return original
+
+    def _log_of_product(self, arg: sp.Mul, original: sp.Expr) -> sp.Expr:
+        """``log(prod f_i^k_i) = sum k_i log(+-f_i)`` when every factor has a known sign."""
+        factors = [f.as_base_exp() for f in sp.Mul.make_args(arg)]
+        symbolic = [(b, k) for b, k in factors if b.free_symbols]
+        numeric = [b**k for b, k in factors if not b.free_symbols]
+        if len(symbolic) == 1 and symbolic[0][1] == 1 and sp.Mul(*numeric) in (1, -1):
+            return original  # log(+-x): nothing to separate
+        terms, negative = [], 0
+        for base, k in factors:
+            sign = self.sign(base)
+            if sign is None or (sign < 0 and not (_is_number(k) and k.is_integer)):
+                return original
+            if sign < 0:
+                negative += int(k)
+                base = -base
+            inner = sp.log(base)
+            if isinstance(base, sp.Add):
+                inner = self._log(base, inner)
+            terms.append(k * inner)
+        if negative % 2:
+            return original
+        return sp.Add(*terms)
+
+    def _log1p(self, arg: sp.Expr, original: sp.Expr) -> sp.Expr:
+        if isinstance(arg, expm1):
+            return arg.args[0]
+        k, core = _split_term(arg)
+        if isinstance(core, sp.exp) and _is_number(k) and k != 0:
+            x = core.args[0]
+            if k.is_positive:
+                return softplus(sp.expand(x + sp.log(k)))
+            return log1mexp(sp.expand(x + sp.log(-k)))
+        return original
+
+    def _add(self, e: sp.Add) -> sp.Expr:
+        if self.omega:
+            e = self._omega_identity(e)
+            if not isinstance(e, sp.Add):
+                return self._again(e)
+        e = self._expm1(e)
+        if isinstance(e, sp.Add):
+            e = self._softplus_reflection(e)
+        return e
+
+    def _omega_identity(self, e: sp.Add) -> sp.Expr:
+        """``c exp(L) -> c (y + 1 - L)`` for the terms ``c exp(omega_log(y))`` of a sum."""
+        changed = False
+        terms = []
+        for term in e.args:
+            c, core = _split_term(term)
+            if isinstance(core, sp.exp) and isinstance(core.args[0], omega_log):
+                lw = core.args[0]
+                terms.append(c * (lw.args[0] + 1 - lw))
+                changed = True
+            else:
+                terms.append(term)
+        return sp.expand(sp.Add(*terms)) if changed else e
+
+    def _expm1(self, e: sp.Add) -> sp.Expr:
+        c, rest = e.as_independent(*e.free_symbols, as_Add=True)
+        if c == 0 or not _is_number(c):
+            return e
+        for term in sp.Add.make_args(rest):
+            k, core = _split_term(term)
+            if not _is_number(k) or k == 0:
+                continue
+            if isinstance(core, sp.exp):
+                x = core.args[0]
+            elif (
+                isinstance(core, sp.Pow)
+                and self.sign(core.base) == 1
+                and _is_number(core.exp)
+                and not core.exp.is_integer
+            ):
+                x = core.exp * sp.log(core.base)
+            else:
+                continue
+            x = self._again(x)
+            others = rest - term
+            if sp.simplify(c + k) == 0:
+                return others + k * expm1(x)
+            if self.shift and bool((-c / k).is_positive):
+                return others - c * expm1(sp.expand(x - sp.log(-c / k)))
+        return e
+
+    def _softplus_reflection(self, e: sp.Add) -> sp.Expr:
+        for term in e.args:
+            c, core = _split_term(term)
+            if isinstance(core, softplus):
+                y = core.args[0]
+                candidate = c * softplus(sp.expand(-y)) + sp.expand(e - term + c * y)
+                if sp.count_ops(candidate) < sp.count_ops(e):
+                    return candidate
+        return e
+
+    def _mul(self, e: sp.Mul) -> sp.Expr:
+        logs = [f for f in e.args if isinstance(f, sp.log)]
+        for lg in logs:
+            y = lg.args[0]
+            if not y.free_symbols:
+                continue
+            rest = e / (lg * y)
+            if not (rest.free_symbols & y.free_symbols) and rest.is_number:
+                return rest * xlogy(y, y)
+        return e
+
+
+def stabilise(
+    expr: sp.Expr,
+    *,
+    omega: bool = False,
+    shift: bool = False,
+    var: sp.Symbol | None = None,
+    region: sp.Set | None = None,
+) -> sp.Expr:
+    """Apply the stability rewrites of the module docstring (see there for the options).
+
+    With ``var`` and ``region``, a factor's sign may also be decided on the region (``1 - 2t > 0``
+    for ``t < 1/2``), which lets ``log`` of products expand and ``b^a - 1`` become ``expm1``.
+    """
+    return _bottom_up(sp.sympify(expr), _Rules(omega, shift, var, region))
+
+
+def _log1p_form(expr: sp.Expr) -> sp.Expr:
+    r"""The logarithms sharing a multiplier combined into one, written ``log1p``.
+
+    For the terms :math:`k_i\, m \log a_i` of a sum with the same symbolic multiplier ``m``
+    (``1`` for constant coefficients) and numbers :math:`k_i`,
+
+    .. math::
+        \sum_i k_i\, m \log a_i = g\, m \operatorname{log1p}\Big(\prod_i a_i^{k_i/g} - 1\Big),
+        \qquad g = k_1,
+
+    with the difference simplified; this is accurate where the product is near 1 (e.g.
+    ``u log u - u log(u + 1) = u log1p(-1/(u + 1))`` for large ``u``). Valid because every
+    ``a_i > 0`` where the expression is real.
+    """
+    groups: dict[sp.Expr, list[tuple[sp.Expr, sp.Expr]]] = {}
+    others = []
+    for term in sp.Add.make_args(sp.expand(sp.expand_log(expr))):
+        k, rest = term.as_coeff_Mul()
+        logs = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.log)]
+        if len(logs) != 1:
+            others.append(term)
+            continue
+        multiplier = rest / logs[0]
+        groups.setdefault(multiplier, []).append((k, logs[0].args[0]))
+    if not groups:
+        return expr
+    out = sp.Add(*others)
+    for multiplier, items in groups.items():
+        if not any(a.free_symbols for _, a in items):
+            out += multiplier * sp.Add(*[k * sp.log(a) for k, a in items])
+            continue
+        g = items[0][0]
+        product = sp.Mul(*[a ** sp.nsimplify(k / g) for k, a in items])
+        inner = sp.factor(sp.simplify(product - 1))
+        out += g * multiplier * log1p(inner)
+    return out
+
+
+def _symbolic_forms(expr: sp.Expr) -> Iterable[sp.Expr]:
+    yield expr
+    simple = sp.simplify(expr)
+    yield simple
+    for base in (expr, simple):
+        if base.has(sp.log):
+            yield sp.expand_log(base)
+            combined = sp.logcombine(base)
+            yield combined
+            yield _log1p_form(combined)
+        if base.is_Add or base.is_Mul:
+            yield sp.factor(base)
+            yield sp.expand(base)
+
+
+def _parametrised(expr: sp.Expr, var: sp.Symbol, region: sp.Set) -> tuple[sp.Expr, sp.Expr] | None:
+    """``expr`` with ``var = end -+ s`` (``s > 0``) for a finite end of the interval ``region``.
+
+    SymPy's assumptions then know the sign of ``end - var`` (e.g. that ``1 - t > 0``), so the
+    rewrites that need a positive base or argument apply. Returns ``(expr in s, s as var)``.
+    """
+    if not isinstance(region, sp.Interval):
+        return None
+    s = sp.Symbol("_s", positive=True)
+    if region.end.is_finite:
+        return expr.subs(var, region.end - s), region.end - var
+    if region.start.is_finite:
+        return expr.subs(var, region.start + s), var - region.start
+    return None
+
+
+def candidate_forms(
+    expr: sp.Expr, var: sp.Symbol | None = None, region: sp.Set | None = None
+) -> list[sp.Expr]:
+    """Distinct stabilised variants of ``expr`` on ``region`` (forms x rewrite options)."""
+    seen: dict[str, sp.Expr] = {}
+    has_w = expr.has(sp.LambertW)
+    sources = [(expr, None)]
+    if var is not None and region is not None:
+        param = _parametrised(expr, var, region)
+        if param is not None:
+            sources.append(param)
+    for form in _symbolic_forms(expr):
+        # the plain forms compete too: a rewrite that helps near one end may hurt at the other
+        seen.setdefault(sp.srepr(form), form)
+    for source, back in sources:
+        for form in _symbolic_forms(source):
+            for omega in (False, True) if has_w else (False,):
+                for shift in (False, True):
+                    options = {"omega": omega, "shift": shift, "var": var, "region": region}
+                    if back is None:
+                        candidate = stabilise(form, **options)
+                    else:
+                        candidate = stabilise(form, omega=omega, shift=shift)
+                        s = next(iter(candidate.free_symbols), None)
+                        if s is not None:
+                            candidate = stabilise(candidate.subs(s, back), **options)
+                    seen.setdefault(sp.srepr(candidate), candidate)
+    return list(seen.values())
