@@ -1,7 +1,11 @@
 """The ``gan-theory`` command.
 
 ``gan-theory report [--out DIR]`` writes the derivation report (Markdown and JSON) of every
-registered divergence.
+registered divergence and of the propositions of GAN theory.
+
+``gan-theory propositions [NAME ...] [--steps]`` checks the propositions of GAN theory (all by
+default) and prints each one's verdict and its failed steps (every step with ``--steps``); the exit
+status is 0 when every step passed, 1 otherwise, 2 for an unknown name.
 
 ``gan-theory train --model {gan,gan-ns,fgan,wgan,wgan-gp,cyclegan} [--divergence NAME]
 [--data NAME] [--steps N] [--out DIR] [--resume] [--seed S] ...`` trains a model (see
@@ -27,6 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--out", type=Path, default=Path("report"), help="output directory (default: report/)"
     )
+    props = commands.add_parser(
+        "propositions", help="check the propositions of GAN theory step by step"
+    )
+    props.add_argument(
+        "names", nargs="*", metavar="NAME", help="propositions to check (default: all)"
+    )
+    props.add_argument("--steps", action="store_true", help="list every step, not only failures")
     from .training.cli_train import add_train_parser
 
     add_train_parser(commands)
@@ -46,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in paths:
             print(f"wrote {path}")
         return 0
+    if args.command == "propositions":
+        from .propositions.cli import run_propositions
+
+        return run_propositions(args.names, show_steps=args.steps)
     if args.command == "train":
         from .training.cli_train import run_train
 

@@ -1,8 +1,9 @@
 """The Markdown derivation report of the registered divergences.
 
 For every divergence: the generator, the derivation of its conjugate step by step, the domain, the
-output activation (and where it came from), the optimal critic and the certificate table. Math is
-written as ``$...$`` LaTeX, which GitHub and most Markdown viewers render.
+output activation (and where it came from), the optimal critic and the certificate table; then the
+propositions of GAN theory with their checked steps (:mod:`.propositions`). Math is written as
+``$...$`` LaTeX, which GitHub and most Markdown viewers render.
 """
 
 from __future__ import annotations
@@ -137,6 +138,9 @@ def registry_report() -> tuple[str, list[dict[str, object]]]:
     lines += _discriminator_section()
     for d in divergences:
         lines += _section(d)
+    from .propositions import propositions_section  # imports this module's helpers
+
+    lines += propositions_section()
     summary = [
         {
             "name": d.name,
@@ -164,11 +168,16 @@ def registry_report() -> tuple[str, list[dict[str, object]]]:
 
 
 def write_report(out: str | os.PathLike[str]) -> list[Path]:
-    """Write ``derivations.md`` and ``derivations.json`` into ``out``; return the paths."""
+    """Write ``derivations.md`` (divergences, then the propositions of GAN theory),
+    ``derivations.json`` and ``propositions.json`` into ``out``; return the paths."""
+    from .propositions import propositions_summary
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     text, summary = registry_report()
     md, js = out / "derivations.md", out / "derivations.json"
+    props = out / "propositions.json"
     md.write_text(text + "\n", encoding="utf-8")
     js.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return [md, js]
+    props.write_text(json.dumps(propositions_summary(), indent=2) + "\n", encoding="utf-8")
+    return [md, js, props]

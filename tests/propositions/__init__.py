@@ -1,0 +1,1 @@
+"""The checked propositions of GAN theory (gan_theory.propositions)."""
