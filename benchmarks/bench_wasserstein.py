@@ -1,10 +1,12 @@
 """W1 between two 1-D samples of 10^6 points: divergences vs SciPy vs POT, in one run.
 
-Run: ``.venv/bin/pytest benchmarks/bench_wasserstein.py --benchmark-only``.
+Run: ``.venv/bin/pytest benchmarks/bench_wasserstein.py --benchmark-only``; ratios: see
+:mod:`benchmarks.ratios` (target: not slower than either peer).
 
 All three compute the same exact W1 in float64 on the CPU from the same data (checked below).
 ``divergences`` runs on torch tensors (it is the torch version that is differentiable); SciPy and
-POT run on NumPy arrays, their fastest path. The group makes pytest-benchmark print the ratios.
+POT run on NumPy arrays, their fastest path. The group makes pytest-benchmark print them side
+by side.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 import scipy.stats
 import torch
 
+from benchmarks.ratios import NOT_SLOWER, mark
 from divergences.numeric import wasserstein_1d
 
 N_SAMPLES = 1_000_000
@@ -24,8 +27,8 @@ GROUP = "wasserstein_1d, 1e6 float64 samples per side"
 ROUNDS = 10
 
 
-def run(benchmark, function, *args, **kwargs):
-    benchmark.group = GROUP
+def run(benchmark, side, label, function, *args, **kwargs):
+    mark(benchmark, case=GROUP, side=side, label=label, target=NOT_SLOWER, group=GROUP)
     return benchmark.pedantic(
         function, args=args, kwargs=kwargs, rounds=ROUNDS, iterations=1, warmup_rounds=1
     )
@@ -44,21 +47,29 @@ def reference(samples: tuple[np.ndarray, np.ndarray]) -> float:
 
 def test_divergences_torch(benchmark, samples, reference) -> None:
     x, y = (torch.from_numpy(s) for s in samples)
-    result = run(benchmark, wasserstein_1d, x, y)
+    result = run(benchmark, "library", "wasserstein_1d(validate=True)", wasserstein_1d, x, y)
     assert result.item() == pytest.approx(reference, rel=1e-9)
 
 
 def test_divergences_torch_without_validation(benchmark, samples, reference) -> None:
     x, y = (torch.from_numpy(s) for s in samples)
-    result = run(benchmark, wasserstein_1d, x, y, validate=False)
+    result = run(
+        benchmark, "library", "wasserstein_1d(validate=False)", wasserstein_1d, x, y, validate=False
+    )
     assert result.item() == pytest.approx(reference, rel=1e-9)
 
 
 def test_scipy(benchmark, samples, reference) -> None:
-    result = run(benchmark, scipy.stats.wasserstein_distance, *samples)
+    result = run(
+        benchmark,
+        "peer",
+        "scipy.stats.wasserstein_distance",
+        scipy.stats.wasserstein_distance,
+        *samples,
+    )
     assert result == reference
 
 
 def test_pot_numpy(benchmark, samples, reference) -> None:
-    result = run(benchmark, ot.wasserstein_1d, *samples, p=1)
+    result = run(benchmark, "peer", "ot.wasserstein_1d", ot.wasserstein_1d, *samples, p=1)
     assert result == pytest.approx(reference, rel=1e-9)

@@ -10,7 +10,8 @@ the expression it came from.
     \operatorname{softplus}(x) = \log(1 + e^x), \quad
     \operatorname{log1mexp}(x) = \log(1 - e^x), \quad
     \operatorname{xlogy}(x, y) = x \log y, \quad
-    \omega_{\log}(y) = \log W(e^{y + 1}),
+    \omega_{\log}(y) = \log W(e^{y + 1}), \quad
+    \operatorname{log1mexp\_negexp}(y) = \log(1 - e^{-e^{y}}),
 
 together with :math:`\operatorname{log1p}(x) = \log(1 + x)` and
 :math:`\operatorname{expm1}(x) = e^x - 1`. These are plain (unevaluated) SymPy functions: unlike
@@ -28,6 +29,7 @@ __all__ = [
     "expm1",
     "expm1_capped",
     "log1mexp",
+    "log1mexp_negexp",
     "log1p",
     "omega_log",
     "softplus",
@@ -55,6 +57,12 @@ class expm1(sp.Function):
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real
 
+    def _eval_is_positive(self) -> bool | None:
+        return self.args[0].is_positive
+
+    def _eval_is_negative(self) -> bool | None:
+        return self.args[0].is_negative
+
 
 class softplus(sp.Function):
     r""":math:`\log(1 + e^x)`."""
@@ -79,6 +87,26 @@ class log1mexp(sp.Function):
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         x = self.args[0]
         return -sp.exp(x) / (1 - sp.exp(x))
+
+
+class log1mexp_negexp(sp.Function):
+    r""":math:`\log(1 - e^{-e^{y}}) = \operatorname{log1mexp}(-e^{y})`, real for every ``y``.
+
+    It is :math:`y + \log\frac{1 - e^{-z}}{z}` with :math:`z = e^{y}`, so it stays finite (about
+    ``y``) where :math:`e^{y}` underflows and ``log1mexp(-exp(y))`` would be ``log(0)``.
+    """
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        z = sp.exp(self.args[0])
+        return z / (sp.exp(z) - 1)
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real
+
+    def _eval_is_negative(self) -> bool | None:
+        return True if self.args[0].is_real else None
 
 
 class xlogy(sp.Function):
@@ -115,7 +143,17 @@ class expm1_capped(sp.Function):
     nargs = 1
 
 
-PRIMITIVES = (softplus, log1mexp, xlogy, omega_log, log1p, expm1, exp_capped, expm1_capped)
+PRIMITIVES = (
+    softplus,
+    log1mexp,
+    log1mexp_negexp,
+    xlogy,
+    omega_log,
+    log1p,
+    expm1,
+    exp_capped,
+    expm1_capped,
+)
 
 
 def elementary(expr: sp.Expr) -> sp.Expr:
@@ -123,6 +161,7 @@ def elementary(expr: sp.Expr) -> sp.Expr:
     rules = {
         softplus: lambda x: sp.log(1 + sp.exp(x)),
         log1mexp: lambda x: sp.log(1 - sp.exp(x)),
+        log1mexp_negexp: lambda y: sp.log(1 - sp.exp(-sp.exp(y))),
         xlogy: lambda x, y: x * sp.log(y),
         omega_log: lambda y: sp.log(sp.LambertW(sp.exp(y + 1))),
         log1p: lambda x: sp.log(1 + x),

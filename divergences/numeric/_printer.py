@@ -4,7 +4,8 @@ The printer extends SymPy's :class:`~sympy.printing.pytorch.TorchPrinter`:
 
 * the stable primitives of :mod:`._primitives` print as their torch implementations
   (``torch.log1p``, ``torch.expm1``, ``torch.xlogy``, :func:`.stable.softplus`,
-  :func:`.stable.log1mexp`, :func:`.stable.omega_log`, :func:`.stable.lambertw`);
+  :func:`.stable.log1mexp`, :func:`.stable.log1mexp_negexp`, :func:`.stable.omega_log`,
+  :func:`.stable.lambertw`);
 * every number is folded to a Python ``float`` (or ``int``) literal, so a result keeps the dtype
   and device of its tensor input (PyTorch treats Python scalars as weakly typed);
 * powers print as ``square``/``sqrt``/``rsqrt``/``reciprocal`` where they apply;
@@ -23,8 +24,8 @@ region replaced by a fixed point inside it,
     f(x) = \mathrm{where}\big(x \in R_1,\ f_1(\mathrm{where}(x \in R_1, x, x_1)),\ \ldots\big),
 
 so a branch never sees an argument where it is singular: no ``inf`` or ``NaN`` reaches the
-value or, through ``0 * inf``, the gradient. Polynomial branches are finite everywhere and skip the
-inner ``where``.
+value or, through ``0 * inf``, the gradient (polynomial branches too: they overflow). Points outside
+every region (``u < 0`` for a generator) give ``NaN``.
 
 Common subexpressions are shared (``sympy.cse``). Inputs in float16/bfloat16 are computed in
 float32 and rounded back once, so intermediate results do not overflow the small formats.
@@ -49,6 +50,7 @@ from ._primitives import (
     expm1,
     expm1_capped,
     log1mexp,
+    log1mexp_negexp,
     log1p,
     omega_log,
     softplus,
@@ -62,6 +64,7 @@ Piece = tuple[sp.Expr, sp.Set]
 _FUNCTIONS = {
     softplus: "_s.softplus",
     log1mexp: "_s.log1mexp",
+    log1mexp_negexp: "_s.log1mexp_negexp",
     omega_log: "_s.omega_log",
     xlogy: "torch.xlogy",
     log1p: "torch.log1p",
@@ -213,11 +216,42 @@ def _cap_nested_exponentials(expr: sp.Expr, inside: bool = False) -> sp.Expr:
     )
 
 
-def _is_polynomial(expr: sp.Expr, var: sp.Symbol) -> bool:
-    try:
-        return expr.is_polynomial(var)
-    except (TypeError, NotImplementedError):
-        return False
+def _comparison(
+    end: sp.Expr, *, lower: bool, strict: bool, dtype: torch.dtype = torch.float64
+) -> tuple[str, str]:
+    """``(operator, float literal)`` deciding ``x > end`` (``lower``) or ``x < end`` exactly for
+    an ``x`` of ``dtype`` (``>=``/``<=`` when not ``strict``).
+
+    An end that the dtype cannot represent (``log(2)/2``, ``1/3``) lies strictly between two of
+    its numbers, so ``x < end`` is ``x <= round(end)`` when ``end`` rounded down and
+    ``x < round(end)`` when it rounded up; comparing with the rounded end under the original
+    operator would put the number next to the end on the wrong side (``f*(t)`` is finite at
+    ``t = float(log(2)/2)``, and infinite at the float32 number above ``log(2)/2``).
+    """
+    value = torch.tensor(float(sp.N(end, 40)), dtype=torch.float64).to(dtype).item()
+    exact = math.isinf(value) or sp.Rational(value) == end
+    literal = _float_literal(end if exact or dtype == torch.float64 else sp.Float(value))
+    if exact:
+        if lower:
+            return (">" if strict else ">="), literal
+        return ("<" if strict else "<="), literal
+    rounded_up = bool(sp.Rational(value) > end)
+    if lower:
+        return (">=" if rounded_up else ">"), literal
+    return ("<" if rounded_up else "<="), literal
+
+
+def _bound_source(name: str, end: sp.Expr, lower: bool, strict: bool) -> str:
+    """``x`` against one end of an interval, exact in float64 and in float32 (the working
+    precision of float32, float16 and bfloat16 inputs); see :func:`_comparison`."""
+    op64, literal64 = _comparison(end, lower=lower, strict=strict)
+    op32, literal32 = _comparison(end, lower=lower, strict=strict, dtype=torch.float32)
+    if (op64, literal64) == (op32, literal32):
+        return f"({name} {op64} {literal64})"
+    return (
+        f"(({name} {op64} {literal64}) if {name}.dtype == torch.float64 "
+        f"else ({name} {op32} {literal32}))"
+    )
 
 
 def _mask_source(region: sp.Set, name: str) -> str:
@@ -230,11 +264,9 @@ def _mask_source(region: sp.Set, name: str) -> str:
         raise DerivationError(f"cannot print the region {region} of a piecewise expression")
     parts = []
     if region.start is not sp.S.NegativeInfinity:
-        op = ">" if region.left_open else ">="
-        parts.append(f"({name} {op} {_float_literal(region.start)})")
+        parts.append(_bound_source(name, region.start, True, bool(region.left_open)))
     if region.end is not sp.oo:
-        op = "<" if region.right_open else "<="
-        parts.append(f"({name} {op} {_float_literal(region.end)})")
+        parts.append(_bound_source(name, region.end, False, bool(region.right_open)))
     if not parts:
         return f"torch.ones_like({name}, dtype=torch.bool)"
     return "(" + " & ".join(parts) + ")"
@@ -257,10 +289,30 @@ def _inside(region: sp.Set) -> float:
     return float(sp.N(point, 30))
 
 
+class _reciprocal(sp.Function):
+    """``1/x``, printed as ``torch.reciprocal`` (see :func:`_reciprocal_powers`)."""
+
+    nargs = 1
+
+
+_FUNCTIONS[_reciprocal] = "torch.reciprocal"
+
+
+def _reciprocal_powers(expr: sp.Expr) -> sp.Expr:
+    """``x**-n`` (``n >= 2``) as ``(1/x)**n``: ``1/x**n`` overflows in ``x**n`` for large ``x``
+    (``r > 1e154`` in float64, ``1.8e19`` in float32), and its gradient is then ``0 * inf``."""
+    return expr.replace(
+        lambda e: (
+            isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp <= -2 and bool(e.base.free_symbols)
+        ),
+        lambda e: sp.Pow(_reciprocal(e.base), -e.exp, evaluate=False),
+    )
+
+
 def _expr_lines(expr: sp.Expr, target: str, prefix: str) -> list[str]:
     """Assignments computing ``expr`` into ``target`` with shared subexpressions."""
     symbols = sp.numbered_symbols(prefix)
-    prepared = _cap_nested_exponentials(_fold_numbers(expr))
+    prepared = _reciprocal_powers(_cap_nested_exponentials(_fold_numbers(expr)))
     replacements, (reduced,) = sp.cse(prepared, symbols=symbols, optimizations=None)
     lines = [f"    {sym} = {_PRINTER.doprint(value)}" for sym, value in replacements]
     lines.append(f"    {target} = {_PRINTER.doprint(reduced)}")
@@ -268,8 +320,15 @@ def _expr_lines(expr: sp.Expr, target: str, prefix: str) -> list[str]:
 
 
 def pieces_source(pieces: Sequence[Piece], var: sp.Symbol, name: str) -> str:
-    """Source of ``def name(x)`` computing the piecewise function (regions must be disjoint)."""
+    """Source of ``def name(x)`` computing the piecewise function (regions must be disjoint).
+
+    Points outside every region (``u < 0`` for a generator defined on ``u >= 0``) give ``NaN``.
+    """
     x = str(var)
+    pieces = list(pieces)
+    outside = sp.Complement(sp.Reals, sp.Union(*[region for _, region in pieces]))
+    if outside != sp.S.EmptySet:
+        pieces.append((sp.nan, outside))
     lines = [f"def _{name}_impl({x}):"]
     results: list[tuple[str, str | None, bool]] = []
     for index, (expr, region) in enumerate(pieces):
@@ -280,7 +339,9 @@ def pieces_source(pieces: Sequence[Piece], var: sp.Symbol, name: str) -> str:
             results.append((_float_literal(expr), mask, True))
             continue
         body = expr
-        if mask is not None and not _is_polynomial(expr, var):
+        if mask is not None:
+            # also for polynomials: t**2 / 4 + t is inf - inf = NaN at t = -inf, and its
+            # gradient 0 * inf = NaN off its region where it overflows
             safe = f"_x{index}"
             member = mask if index < len(pieces) - 1 else _mask_source(region, x)
             lines.append(f"    {safe} = torch.where({member}, {x}, {_inside(region)!r})")

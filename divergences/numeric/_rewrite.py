@@ -12,6 +12,7 @@ pattern                                     stable form
 ``log(k exp(x) - c)``, c, k > 0             ``log(k) + x + log1mexp(log(c/k) - x)``
 ``log(-k expm1(x))``, k > 0                 ``log(k) + log1mexp(x)``
 ``log1p(k exp(x))``, ``log1p(-k exp(x))``     ``softplus(x + log k)``, ``log1mexp(x + log k)``
+``log1mexp(-k exp(x))``, k > 0              ``log1mexp_negexp(x + log k)`` (no underflow)
 ``log1p(expm1(x))``                         ``x``
 ``k exp(x) - k``, ``k b^a - k`` (b > 0)     ``k expm1(x)``, ``k expm1(a log b)``
 ``c softplus(y) - c y``                     ``c softplus(-y)``
@@ -31,12 +32,15 @@ emitter generates both variants and keeps the more accurate one (:mod:`._select`
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable, Iterable
 
 import mpmath
 import sympy as sp
 
-from ._primitives import expm1, log1mexp, log1p, omega_log, softplus, xlogy
+from ._primitives import expm1, log1mexp, log1mexp_negexp, log1p, omega_log, softplus, xlogy
+from ._select import MPMATH_PRIMITIVES
 
 __all__ = ["candidate_forms", "stabilise"]
 
@@ -53,6 +57,15 @@ def _bottom_up(expr: sp.Basic, rule: Callable[[sp.Basic], sp.Basic]) -> sp.Basic
 
 def _is_number(x: sp.Expr) -> bool:
     return bool(x.is_number) and bool(x.is_real)
+
+
+def _is_zero(x: sp.Expr) -> bool:
+    """Whether the number ``x`` is zero (numerically first: ``simplify`` only when it might be)."""
+    if x == 0:
+        return True
+    if abs(sp.N(x, 30)) > 1e-20:
+        return False
+    return bool(sp.simplify(x) == 0)
 
 
 def _split_term(term: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
@@ -86,6 +99,44 @@ def _sample(region: sp.Set) -> list[mpmath.mpf]:
         ]
 
 
+@functools.lru_cache(maxsize=4096)
+def _sign_on_region(x: sp.Expr, var: sp.Symbol, region: sp.Set) -> int | None:
+    """``+1``/``-1`` if ``x`` is positive/negative on the open ``region``, else ``None``.
+
+    Cached across rule sets: every candidate form and rewrite option asks about the same
+    subexpressions, and ``solveset`` is the most expensive step of the search.
+    """
+    interior = region
+    if isinstance(interior, sp.Interval):
+        interior = sp.Interval.open(interior.start, interior.end)
+    try:
+        non_positive = sp.solveset(x <= 0, var, interior)
+        if non_positive is sp.S.EmptySet:
+            return 1
+        non_negative = sp.solveset(x >= 0, var, interior)
+        if non_negative is sp.S.EmptySet:
+            return -1
+        if not (non_positive.has(sp.ConditionSet) or non_negative.has(sp.ConditionSet)):
+            return None  # decided: the sign changes on the region
+    except (NotImplementedError, ValueError, TypeError):
+        pass
+    # SymPy could not decide (e.g. it cannot compare two forms of the region's end): decide
+    # on sample points. A wrong guess only produces a wrong candidate, which the accuracy
+    # probe of the emitter then rejects.
+    signs = set()
+    fn = sp.lambdify(var, x, modules=[MPMATH_PRIMITIVES, "mpmath"])
+    with mpmath.workdps(30):
+        for point in _sample(interior):
+            try:
+                value = mpmath.mpmathify(fn(point))
+            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+                return None
+            if isinstance(value, mpmath.mpc) or not mpmath.isfinite(value) or value == 0:
+                return None
+            signs.add(1 if value > 0 else -1)
+    return signs.pop() if len(signs) == 1 else None
+
+
 class _Rules:
     def __init__(
         self, omega: bool, shift: bool, var: sp.Symbol | None, region: sp.Set | None
@@ -105,36 +156,8 @@ class _Rules:
         if self.var is None or self.region is None or self.var not in x.free_symbols:
             return None
         if x not in self._signs:
-            self._signs[x] = self._sign_on_region(x)
+            self._signs[x] = _sign_on_region(x, self.var, self.region)
         return self._signs[x]
-
-    def _sign_on_region(self, x: sp.Expr) -> int | None:
-        interior = self.region
-        if isinstance(interior, sp.Interval):
-            interior = sp.Interval.open(interior.start, interior.end)
-        try:
-            if sp.solveset(x <= 0, self.var, interior) is sp.S.EmptySet:
-                return 1
-            if sp.solveset(x >= 0, self.var, interior) is sp.S.EmptySet:
-                return -1
-            return None
-        except (NotImplementedError, ValueError, TypeError):
-            pass
-        # SymPy could not decide (e.g. it cannot compare two forms of the region's end): decide
-        # on sample points. A wrong guess only produces a wrong candidate, which the accuracy
-        # probe of the emitter then rejects.
-        signs = set()
-        fn = sp.lambdify(self.var, x, modules="mpmath")
-        with mpmath.workdps(30):
-            for point in _sample(interior):
-                try:
-                    value = mpmath.mpmathify(fn(point))
-                except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-                    return None
-                if isinstance(value, mpmath.mpc) or not mpmath.isfinite(value) or value == 0:
-                    return None
-                signs.add(1 if value > 0 else -1)
-        return signs.pop() if len(signs) == 1 else None
 
     def __call__(self, e: sp.Basic) -> sp.Basic:
         if isinstance(e, sp.LambertW) and len(e.args) == 1:
@@ -145,6 +168,8 @@ class _Rules:
             return self._log(e.args[0], e)
         if isinstance(e, log1p):
             return self._log1p(e.args[0], e)
+        if isinstance(e, log1mexp):
+            return self._log1mexp(e.args[0])
         if isinstance(e, sp.Add):
             return self._add(e)
         if isinstance(e, sp.Mul):
@@ -168,7 +193,7 @@ class _Rules:
         if isinstance(arg, sp.Mul):
             k, rest = _split_term(arg)
             if isinstance(rest, expm1) and _is_number(k) and k.is_negative:
-                return sp.log(-k) + log1mexp(rest.args[0])
+                return sp.log(-k) + self._log1mexp(rest.args[0])
             return self._log_of_product(arg, original)
         if isinstance(arg, sp.Pow) and arg.base.free_symbols and self.sign(arg.base) == 1:
             inner = sp.log(arg.base)
@@ -186,9 +211,9 @@ class _Rules:
             if c.is_positive and k.is_positive:
                 return sp.log(c) + softplus(sp.expand(x + sp.log(k / c)))
             if c.is_positive and k.is_negative:
-                return sp.log(c) + log1mexp(sp.expand(x + sp.log(-k / c)))
+                return sp.log(c) + self._log1mexp(sp.expand(x + sp.log(-k / c)))
             if c.is_negative and k.is_positive:
-                return sp.log(k) + x + log1mexp(sp.expand(sp.log(-c / k) - x))
+                return sp.log(k) + x + self._log1mexp(sp.expand(sp.log(-c / k) - x))
         if c == 1:
             return log1p(rest)
         return original
@@ -208,9 +233,8 @@ class _Rules:
             if sign < 0:
                 negative += int(k)
                 base = -base
-            inner = sp.log(base)
-            if isinstance(base, sp.Add):
-                inner = self._log(base, inner)
+            # the logarithm of each factor gets the rewrites too (log(-expm1(x)) -> log1mexp(x))
+            inner = self._log(base, sp.log(base))
             terms.append(k * inner)
         if negative % 2:
             return original
@@ -224,8 +248,16 @@ class _Rules:
             x = core.args[0]
             if k.is_positive:
                 return softplus(sp.expand(x + sp.log(k)))
-            return log1mexp(sp.expand(x + sp.log(-k)))
+            return self._log1mexp(sp.expand(x + sp.log(-k)))
         return original
+
+    def _log1mexp(self, arg: sp.Expr) -> sp.Expr:
+        """``log1mexp(arg)``, or ``log1mexp_negexp(x + log k)`` for ``arg = -k exp(x)``: there
+        ``exp(x)`` underflows long before the value (about ``x + log k``) does."""
+        k, core = _split_term(arg)
+        if isinstance(core, sp.exp) and _is_number(k) and k.is_negative:
+            return log1mexp_negexp(sp.expand(core.args[0] + sp.log(-k)))
+        return log1mexp(arg)
 
     def _add(self, e: sp.Add) -> sp.Expr:
         if self.omega:
@@ -272,7 +304,7 @@ class _Rules:
                 continue
             x = self._again(x)
             others = rest - term
-            if sp.simplify(c + k) == 0:
+            if _is_zero(c + k):
                 return others + k * expm1(x)
             if self.shift and bool((-c / k).is_positive):
                 return others - c * expm1(sp.expand(x - sp.log(-c / k)))
@@ -354,9 +386,20 @@ def _log1p_form(expr: sp.Expr) -> sp.Expr:
     return out
 
 
-def _symbolic_forms(expr: sp.Expr) -> Iterable[sp.Expr]:
+@functools.lru_cache(maxsize=1024)
+def _simplify(expr: sp.Expr) -> sp.Expr:
+    """``sympy.simplify``, memoised: the same expressions come back for every branch option."""
+    return sp.simplify(expr)
+
+
+@functools.lru_cache(maxsize=256)
+def _symbolic_forms(expr: sp.Expr) -> tuple[sp.Expr, ...]:
+    return tuple(_symbolic_forms_uncached(expr))
+
+
+def _symbolic_forms_uncached(expr: sp.Expr) -> Iterable[sp.Expr]:
     yield expr
-    simple = sp.simplify(expr)
+    simple = _simplify(expr)
     yield simple
     for base in (expr, simple):
         if base.has(sp.log):
@@ -385,6 +428,71 @@ def _parametrised(expr: sp.Expr, var: sp.Symbol, region: sp.Set) -> tuple[sp.Exp
     return None
 
 
+def _root_factored(expr: sp.Expr, var: sp.Symbol | None, region: sp.Set | None) -> sp.Expr | None:
+    r"""``expr`` factored as a polynomial in :math:`w = x^{1/L}` (``L`` the common denominator of
+    the fractional exponents of ``x``), for ``x >= 0`` on the region.
+
+    ``factor`` does not see that :math:`2u - 4\sqrt u + 2 = 2(\sqrt u - 1)^2`; in ``w`` it is a
+    polynomial, and the factored form becomes :math:`2 \operatorname{expm1}(\log(u)/2)^2`,
+    accurate next to the zero at ``u = 1`` where the expanded form cancels.
+    """
+    if var is None or not (
+        var.is_nonnegative or (region is not None and region.is_subset(sp.Interval(0, sp.oo)))
+    ):
+        return None
+    exponents = [p.exp for p in expr.atoms(sp.Pow) if p.base == var]
+    if not exponents or not all(e.is_Rational for e in exponents):
+        return None
+    common = math.lcm(*[int(e.q) for e in exponents])
+    if common == 1:
+        return None
+    w = sp.Symbol("_w", positive=True)
+    factored = sp.factor(sp.expand(expr.subs(var, w**common)))
+    return factored.subs(w, var ** sp.Rational(1, common))
+
+
+def _exp_factored(expr: sp.Expr, var: sp.Symbol | None) -> list[sp.Expr]:
+    r"""``expr`` factored as a rational function of :math:`w = e^{\pm x/L}` when every
+    exponential in it is :math:`e^{c x}` with a rational ``c`` (``L`` their common denominator).
+
+    ``factor`` does not see that :math:`e^{-v} - 4e^{-v/2} + 3 = (e^{-v/2} - 1)(e^{-v/2} - 3)`;
+    in ``w`` it is a polynomial, and the factored form becomes
+    :math:`\operatorname{expm1}(-v/2)(e^{-v/2} - 3)`, accurate next to its zero at ``v = 0``.
+    Both signs of the exponent are tried (the one matching the exponentials' signs does not
+    overflow).
+    """
+    if var is None:
+        return []
+    exponentials = [e for e in expr.atoms(sp.exp) if var in e.free_symbols]
+    rates = {}
+    for e in exponentials:
+        rate = sp.simplify(e.args[0] / var)
+        if not rate.is_Rational or rate == 0:
+            return []
+        rates[e] = rate
+    if not rates:
+        return []
+    common = math.lcm(*[int(c.q) for c in rates.values()])
+    w = sp.Symbol("_w", positive=True)
+    out = []
+    for sign in (1, -1):
+        replaced = expr.xreplace({e: w ** (sign * c * common) for e, c in rates.items()})
+        if var in replaced.free_symbols:
+            return []
+        factored = sp.factor(replaced)
+        if factored != replaced:
+            out.append(factored.subs(w, sp.exp(sign * var / common)))
+    return out
+
+
+def _is_proper_rational(expr: sp.Expr, var: sp.Symbol) -> bool:
+    """A ratio of polynomials in ``var`` (not a polynomial)."""
+    try:
+        return bool(expr.is_rational_function(var)) and not expr.is_polynomial(var)
+    except (TypeError, NotImplementedError):
+        return False
+
+
 def candidate_forms(
     expr: sp.Expr, var: sp.Symbol | None = None, region: sp.Set | None = None
 ) -> list[sp.Expr]:
@@ -392,6 +500,14 @@ def candidate_forms(
     seen: dict[str, sp.Expr] = {}
     has_w = expr.has(sp.LambertW)
     sources = [(expr, None)]
+    root_factored = _root_factored(expr, var, region)
+    if root_factored is not None:
+        sources.append((root_factored, None))
+    sources += [(form, None) for form in _exp_factored(expr, var)]
+    if var is not None and _is_proper_rational(expr, var):
+        # polynomial part + partial fractions: (u - 1)^2/(u + 1) = u - 3 + 4/(u + 1) does not
+        # overflow in the square for u > 1e154
+        sources.append((sp.apart(expr, var), None))
     if var is not None and region is not None:
         param = _parametrised(expr, var, region)
         if param is not None:

@@ -24,6 +24,9 @@ compared: a form is asked to be within a few ulps where the function is well con
 within ``cond/1024`` ulps where it is very badly conditioned (next to a pole). The reported
 scores are these normalised errors; ``benchmarks/accuracy_ulps.py`` measures the plain ones.
 
+A form whose gradient is ``NaN`` at a probe point where its value is not (``log(r/(r + 1))`` at
+``r = 5e-324``: ``inf * 0``) is chosen only if every form has that defect there.
+
 When no single form is accurate on the whole region (typically one form is exact near a zero
 crossing and overflows far from it), the region is cut at ``+-1`` (``1/2`` and ``2`` on the
 positive half-line) and each part gets its own form, provided this improves the worst error at
@@ -41,6 +44,7 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import mpmath
 import sympy as sp
@@ -66,6 +70,11 @@ _BASE_GRID = sorted(
     | {s * m * 10.0**k for s in (-1, 1) for m in (1, 2, 5) for k in range(-12, 13)}
     | {s * 10.0**k for s in (-1, 1) for k in (-300, -100, -30, -20, 20, 30, 100, 300)}
     | {s * 0.7 for s in (-1, 1)}
+    # around 1, where every generator has its zero f(1) = 0 (and most critics f'(1) = 0): forms
+    # such as u + 1/u - 2 are exact at 1 and lose all digits next to it
+    | {1.0 + s * 10.0**-k for s in (-1, 1) for k in range(1, 9)}
+    # the ends of the float64 range, where 2 * u or u**2 overflows although f(u) does not
+    | {s * sys.float_info.max for s in (-1, 1)}
 )
 _END_OFFSETS = (1e-12, 1e-6, 1e-3, 1e-1)
 #: probe points where the function itself amplifies input perturbations more than this are
@@ -73,10 +82,41 @@ _END_OFFSETS = (1e-12, 1e-6, 1e-3, 1e-1)
 _MAX_CONDITION = 1e8
 _DIGITS = (40, 400, 800)
 _FLOAT_MAX = mpmath.mpf(sys.float_info.max)
+_1E20 = 10**20
+_1E40 = 10**40
+
+
+def _compare(x: float, end: sp.Expr) -> int:
+    """The sign of ``x - end``, exact for a float ``x`` and a real number ``end``."""
+    if end is sp.oo:
+        return -1
+    if end is sp.S.NegativeInfinity:
+        return 1
+    if end.is_Rational:
+        exact = Fraction(x) - Fraction(int(end.p), int(end.q))
+    else:
+        # an irrational end differs from every float by far more than 10**-60 (relative)
+        with mpmath.workdps(60):
+            exact = mpmath.mpf(x) - mpmath.mpf(sp.N(end, 60))
+    return (exact > 0) - (exact < 0)
 
 
 def _contains(region: sp.Set, x: float) -> bool:
-    """Exact membership of the float ``x`` in ``region`` (compared at 50 digits)."""
+    """Exact membership of the float ``x`` in ``region`` (what ``region.contains`` decides, at
+    a small fraction of its cost: it runs for every probe point of every candidate split)."""
+    if isinstance(region, sp.Union):
+        return any(_contains(part, x) for part in region.args)
+    if isinstance(region, sp.Interval):
+        if math.isnan(x):
+            return False
+        low, high = _compare(x, region.start), _compare(x, region.end)
+        return (low > 0 or (low == 0 and not region.left_open)) and (
+            high < 0 or (high == 0 and not region.right_open)
+        )
+    if isinstance(region, sp.FiniteSet):
+        return any(_compare(x, p) == 0 for p in region if p.is_real)
+    if region == sp.Reals:
+        return math.isfinite(x)
     return bool(region.contains(sp.Float(x, 50)))
 
 
@@ -108,7 +148,7 @@ def probe_points(region: sp.Set) -> list[float]:
 def _mp_real(value: object) -> mpmath.mpf | None:
     value = mpmath.mpmathify(value)
     if isinstance(value, mpmath.mpc):
-        if value.imag != 0 and abs(value.imag) > abs(value.real) * mpmath.mpf(10) ** -40:
+        if value.imag != 0 and abs(value.imag) * _1E40 > abs(value.real):
             return None
         value = value.real
     if not mpmath.isfinite(value):
@@ -116,15 +156,43 @@ def _mp_real(value: object) -> mpmath.mpf | None:
     return value
 
 
-def _guarded_exp(x: mpmath.mpf) -> mpmath.mpf:
-    """``exp`` that refuses arguments beyond ``2**1100`` (``exp(exp(1000))`` would hang)."""
+def _check_exp_argument(x: mpmath.mpf) -> None:
+    # mpmath evaluates exp(x) with about mag(x) extra bits of working precision, so exp of a
+    # huge argument (exp(-4 exp(1e20)), reached at a probe point v = -1e20) never returns
     if mpmath.isfinite(x) and x != 0 and mpmath.mag(x) > 1100:
         raise OverflowError("exp argument beyond 2**1100")
-    return mpmath.exp(x)
+
+
+def _guarded_exp(x: mpmath.mpf) -> mpmath.mpf:
+    """``exp`` that refuses arguments beyond ``2**1100`` (``exp(exp(1000))`` would hang).
+
+    Beyond ``2**64`` it is :math:`2^n e^{r}` with ``x = n log 2 + r``: mpmath's own ``exp`` of
+    ``1e300`` at 800 digits takes 30 ms (it raises ``e`` to a huge power), this 0.5 ms.
+    """
+    _check_exp_argument(x)
+    magnitude = mpmath.mag(x) if mpmath.isfinite(x) and x != 0 else 0
+    if magnitude <= 64:
+        return mpmath.exp(x)
+    with mpmath.extraprec(magnitude + 20):
+        n = mpmath.floor(x / mpmath.ln2)
+        rest = x - n * mpmath.ln2
+    return mpmath.ldexp(mpmath.exp(rest), int(n))
+
+
+def _guarded_expm1(x: mpmath.mpf) -> mpmath.mpf:
+    """``expm1`` with the guard of :func:`_guarded_exp` (mpmath's ``expm1`` calls ``exp``)."""
+    _check_exp_argument(x)
+    if mpmath.isfinite(x) and x != 0 and mpmath.mag(x) > 64:
+        return _guarded_exp(x) - 1  # no cancellation this far from 0
+    return mpmath.expm1(x)
 
 
 def _mp_log1mexp(x: mpmath.mpf) -> mpmath.mpf:
-    return mpmath.log(-mpmath.expm1(x))
+    return mpmath.log(-_guarded_expm1(x))
+
+
+def _mp_log1mexp_negexp(y: mpmath.mpf) -> mpmath.mpf:
+    return mpmath.log(-_guarded_expm1(-_guarded_exp(y)))
 
 
 def _mp_xlogy(x: mpmath.mpf, y: mpmath.mpf) -> mpmath.mpf:
@@ -139,11 +207,12 @@ def _mp_omega_log(y: mpmath.mpf) -> mpmath.mpf:
 MPMATH_PRIMITIVES = {
     "exp": _guarded_exp,
     "exp_capped": _guarded_exp,
-    "expm1": mpmath.expm1,
-    "expm1_capped": mpmath.expm1,
+    "expm1": _guarded_expm1,
+    "expm1_capped": _guarded_expm1,
     "log1p": mpmath.log1p,
     "softplus": lambda x: mpmath.log1p(_guarded_exp(x)),
     "log1mexp": _mp_log1mexp,
+    "log1mexp_negexp": _mp_log1mexp_negexp,
     "xlogy": _mp_xlogy,
     "omega_log": _mp_omega_log,
 }
@@ -169,7 +238,7 @@ def reference_values(
                 if scale == 0:
                     # a zero may be a total cancellation: only the highest precision decides
                     result = value if digits == _DIGITS[-1] else None
-                elif abs(value - previous) <= scale * mpmath.mpf(10) ** -20:
+                elif abs(value - previous) * _1E20 <= scale:
                     result = value
                     break
             previous = value
@@ -216,11 +285,42 @@ def ulps(got: float, ref: mpmath.mpf) -> float:
         return float(abs(mpmath.mpf(got) - ref) / mpmath.mpf(math.ulp(exact)))
 
 
+#: a reference split for fast error measurement: ``(hi, lo)`` with ``ref = hi + lo`` to about
+#: 2**-106 relative, ``+-inf`` as ``hi`` beyond the float64 range, ``None`` without a reference
+_Split = tuple[float, float] | None
+
+
+def _split(refs: Sequence[mpmath.mpf | None]) -> list[_Split]:
+    out: list[_Split] = []
+    for ref in refs:
+        if ref is None:
+            out.append(None)
+        elif abs(ref) > _FLOAT_MAX:
+            out.append((math.inf if ref > 0 else -math.inf, 0.0))
+        else:
+            hi = float(ref)
+            with mpmath.workdps(40):
+                out.append((hi, float(ref - hi)))
+    return out
+
+
+def _fast_ulps(got: float, hi: float, lo: float) -> float:
+    """:func:`ulps` for ``ref = hi + lo`` in float arithmetic (used for every candidate and
+    probe point; ``got - hi`` is exact where the error is small, by Sterbenz's lemma)."""
+    if math.isnan(got):
+        return math.inf
+    if math.isinf(hi):
+        return 0.0 if got == hi else math.inf
+    if math.isinf(got):
+        return math.inf
+    return abs((got - hi) - lo) / math.ulp(hi)
+
+
 def _errors(
     function: Callable[[torch.Tensor], torch.Tensor],
     points: Sequence[float],
-    refs: Sequence[mpmath.mpf | None],
-    scales: Sequence[mpmath.mpf | None] | None = None,
+    refs: Sequence[_Split],
+    scales: Sequence[float | None] | None = None,
 ) -> list[float]:
     """Per-point errors in ulps (of the reference, or of ``scales`` when given); 0 if no ref."""
     with torch.no_grad():
@@ -229,15 +329,26 @@ def _errors(
     for k, (got, ref) in enumerate(zip(values, refs, strict=True)):
         if ref is None:
             out.append(0.0)
-        elif scales is None:
-            out.append(ulps(got, ref))
-        else:
-            scale = scales[k]
-            err = ulps(got, ref)
-            if math.isfinite(err) and scale is not None and abs(scale) <= _FLOAT_MAX:
-                err = err * math.ulp(float(ref)) / math.ulp(float(scale))
-            out.append(err)
+            continue
+        err = _fast_ulps(got, *ref)
+        scale = None if scales is None else scales[k]
+        if scale is not None and math.isfinite(err) and math.isfinite(scale):
+            err = err * math.ulp(ref[0]) / math.ulp(scale)
+        out.append(err)
     return out
+
+
+def _nan_gradients(
+    function: Callable[[torch.Tensor], torch.Tensor], points: Sequence[float]
+) -> list[bool]:
+    """Per point: is the float64 gradient ``NaN`` although the value is not?"""
+    x = torch.tensor(list(points), dtype=torch.float64, requires_grad=True)
+    value = function(x)
+    (gradient,) = torch.autograd.grad(value.sum(), x, allow_unused=True)
+    if gradient is None:  # a constant
+        return [False] * len(points)
+    flags = torch.isnan(gradient) & ~torch.isnan(value.detach())
+    return flags.tolist()
 
 
 def max_ulps(
@@ -246,7 +357,7 @@ def max_ulps(
     refs: Sequence[mpmath.mpf | None],
 ) -> tuple[float, float | None]:
     """``(largest error in ulps, where)`` of ``function`` in float64 over the points."""
-    errors = _errors(function, points, refs)
+    errors = _errors(function, points, _split(refs))
     if not errors:
         return 0.0, None
     worst = max(range(len(errors)), key=errors.__getitem__)
@@ -290,7 +401,13 @@ def _cuts(region: sp.Set) -> list[sp.Set]:
     for lo, hi in itertools.pairwise(edges):
         window = sp.Interval(lo, hi, left_open=lo.is_infinite, right_open=True)
         part = region.intersect(window)
-        if part is not sp.S.EmptySet and not isinstance(part, sp.FiniteSet):
+        if part is sp.S.EmptySet:
+            continue
+        if isinstance(part, sp.FiniteSet) and parts:
+            # a closed end of the region on a cut point (t <= 1 cut at 1): it belongs to the
+            # part before it, never dropped (it would print as outside every piece)
+            parts[-1] = parts[-1].union(part)
+        else:
             parts.append(part)
     return parts
 
@@ -325,27 +442,34 @@ def choose(
     conds = condition_numbers(reference, var, points)
     refs = [None if c > _MAX_CONDITION else ref for ref, c in zip(refs, conds, strict=True)]
     allowance = [max(1.0, c / 1024) for c in conds]
+    split_refs = _split(refs)
     rows = []
     for candidate in candidates:
         try:
             _, function = compile_pieces([(candidate, sp.Reals)], var, "candidate")
-            errors = _errors(function, points, refs)
+            errors = _errors(function, points, split_refs)
             a, _, _ = split_constant(candidate, var)
-            a_mp = mpmath.mpf(sp.N(a, 40)) if a != 0 else mpmath.mpf(0)
-            scales = [None if ref is None else abs(a_mp) + abs(ref - a_mp) for ref in refs]
-            scaled = _errors(function, points, refs, scales)
+            a_float = float(sp.N(a, 40)) if a != 0 else 0.0
+            scales = [
+                None if ref is None else abs(a_float) + abs(ref[0] - a_float) for ref in split_refs
+            ]
+            scaled = _errors(function, points, split_refs, scales)
+            nan_gradient = _nan_gradients(function, points)
         except (DerivationError, RuntimeError, TypeError, ValueError, OverflowError):
             continue
         ops = sp.count_ops(candidate)
         errors = [min(e / w, 1e300) for e, w in zip(errors, allowance, strict=True)]
         scaled = [min(e / w, 1e300) for e, w in zip(scaled, allowance, strict=True)]
-        rows.append((candidate, ops, errors, scaled))
+        rows.append((candidate, ops, errors, scaled, nan_gradient))
     if not rows:
         raise DerivationError(f"no candidate form of {reference} could be emitted")
 
     def pick(indices: Sequence[int], column: int) -> tuple[int, float]:
+        # forms whose gradient is NaN at a probe point lose against any form without
+        eligible = [k for k, row in enumerate(rows) if not any(row[4][i] for i in indices)]
         worst = {
-            k: max((row[column][i] for i in indices), default=0.0) for k, row in enumerate(rows)
+            k: max((rows[k][column][i] for i in indices), default=0.0)
+            for k in (eligible or range(len(rows)))
         }
         best = min(worst.values())
         close = [k for k in worst if worst[k] <= 1.5 * best + 1.5]
@@ -360,7 +484,7 @@ def choose(
     if best_score > 4:
         parts = []
         for part in _cuts(region):
-            inside = [i for i, x in enumerate(points) if part.contains(sp.Float(x, 50))]
+            inside = [i for i, x in enumerate(points) if _contains(part, x)]
             k, score = pick(inside, 2)
             if parts and parts[-1][0] == k:
                 parts[-1] = (k, parts[-1][1].union(part), max(parts[-1][2], score))

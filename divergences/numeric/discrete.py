@@ -15,6 +15,7 @@ the emitted perspective of :mod:`.emit`.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ from torch import Tensor
 from divergences.symbolic.registry import REGISTRY
 
 from ._checks import check_distributions
-from .kernels import KERNELS
+from .kernels import KERNELS, Kernel
 
 if TYPE_CHECKING:
     from divergences.fdivergence import FDivergence
@@ -33,9 +34,20 @@ if TYPE_CHECKING:
 __all__ = ["divergence", "perspective"]
 
 _CHOICE: dict[str, Callable[[Tensor, Tensor], Tensor]] = {}
+_SUM: dict[str, Callable[[Tensor, Tensor], Tensor]] = {}
+# per FDivergence object: the key below costs milliseconds (SymPy's srepr), a lookup microseconds
+_KEYS: weakref.WeakKeyDictionary[FDivergence, str] = weakref.WeakKeyDictionary()
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
-def _registered_kernel(d: FDivergence) -> Callable[[Tensor, Tensor], Tensor] | None:
+def _key(d: FDivergence) -> str:
+    key = _KEYS.get(d)
+    if key is None:
+        key = _KEYS.setdefault(d, sp.srepr(d.generator.expr))
+    return key
+
+
+def _registered_kernel(d: FDivergence) -> Kernel | None:
     """The kernel of ``d`` if ``d`` *is* a registered generator (not merely named like one)."""
     base = d.name.split("(")[0]
     if base not in KERNELS or d.parameters:
@@ -46,27 +58,42 @@ def _registered_kernel(d: FDivergence) -> Callable[[Tensor, Tensor], Tensor] | N
     return KERNELS[base]
 
 
+def _choose(d: FDivergence, key: str) -> None:
+    kernel = _registered_kernel(d)
+    if kernel is None:
+        from .emit import emit
+
+        elementwise = emit(d).perspective
+        _CHOICE[key] = elementwise
+        _SUM[key] = lambda p, q: elementwise(p, q).sum(-1)
+    else:
+        _CHOICE[key] = _upcast(kernel)
+        _SUM[key] = kernel.reduce
+
+
 def perspective(d: FDivergence) -> Callable[[Tensor, Tensor], Tensor]:
     """The element-wise ``(p, q) -> q f(p/q)`` of ``d``: a kernel or the emitted function."""
-    key = sp.srepr(d.generator.expr)
+    key = _key(d)
     if key not in _CHOICE:
-        kernel = _registered_kernel(d)
-        if kernel is None:
-            from .emit import emit
-
-            _CHOICE[key] = emit(d).perspective
-        else:
-            _CHOICE[key] = _upcast(kernel)
+        _choose(d, key)
     return _CHOICE[key]
+
+
+def _summed(d: FDivergence) -> Callable[[Tensor, Tensor], Tensor]:
+    """``(p, q) -> sum_x q f(p/q)`` over the last dimension, for float32/float64 inputs."""
+    key = _key(d)
+    if key not in _SUM:
+        _choose(d, key)
+    return _SUM[key]
 
 
 def _upcast(kernel: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
     def run(p: Tensor, q: Tensor) -> Tensor:
-        if p.dtype in (torch.float16, torch.bfloat16):
+        if p.dtype in _LOW_PRECISION:
             return kernel(p.float(), q.float()).to(p.dtype)
         return kernel(p, q)
 
-    run.__doc__ = kernel.__doc__
+    run.__doc__ = getattr(kernel, "terms", kernel).__doc__
     return run
 
 
@@ -84,6 +111,7 @@ def divergence(d: FDivergence, p: Tensor, q: Tensor, *, validate: bool = True) -
         bfloat16 are computed in float32 and rounded once.
     """
     p, q = check_distributions(p, q, validate=validate)
-    if p.dtype in (torch.float16, torch.bfloat16):
-        return perspective(d)(p.float(), q.float()).sum(-1).to(p.dtype)
-    return perspective(d)(p, q).sum(-1)
+    summed = _summed(d)
+    if p.dtype in _LOW_PRECISION:
+        return summed(p.float(), q.float()).to(p.dtype)
+    return summed(p, q)

@@ -61,7 +61,7 @@ from divergences.symbolic.symbols import r, t, u, v
 
 from ._primitives import expm1
 from ._printer import Piece, compile_pieces
-from ._rewrite import candidate_forms
+from ._rewrite import _simplify, candidate_forms
 from ._select import choose, split_constant
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ if TYPE_CHECKING:
 __all__ = ["QUANTITIES", "AffineTerm", "Emitted", "emit"]
 
 #: bump when the emitted forms for the same derivation may change
-EMIT_VERSION = "1"
+EMIT_VERSION = "2"
 
 
 def _emitter_fingerprint() -> str:
@@ -181,11 +181,7 @@ class Emitted:
     # -- search results (cached on disk) --------------------------------------------------------
     def forms(self, quantity: str) -> _Forms:
         """The chosen pieces, probe scores and affine split of ``quantity`` (a QUANTITIES key)."""
-        var, domain = QUANTITIES[quantity]
-        return cached(
-            (*self._key, quantity),
-            lambda: _choose_pieces(_expression(self._d, quantity), var, domain),
-        )
+        return cached((*self._key, quantity), lambda: _search(self._d, quantity))
 
     def source(self, quantity: str) -> str:
         """The printed torch source of ``quantity``."""
@@ -285,7 +281,7 @@ def _choose_pieces(expr: sp.Expr, var: sp.Symbol, domain: sp.Set) -> _Forms:
             branch,
             var,
             region,
-            alternates=(sp.simplify(branch),),
+            alternates=(_simplify(branch),),
         )
         pieces += choice.pieces
         scores += choice.scores
@@ -309,18 +305,34 @@ def _generator_limits(d: FDivergence) -> tuple[sp.Expr, sp.Expr]:
     return _limit(f, u, 0, "+"), _limit(f / u, u, sp.oo, "-")
 
 
+def _search(d: FDivergence, quantity: str) -> _Forms:
+    """The forms of ``quantity``; on ``[0, oo)`` the point ``0`` is a piece of its own, the limit.
+
+    (``u`` and ``r`` are positive symbols, so ``Piecewise((f0, Eq(u, 0)), (f, True))`` would
+    collapse to ``f``: the value at ``0`` would be whatever the chosen form gives there, ``NaN``
+    for ``u * log(u)``, and its gradient ``NaN`` even where the value is right.)
+    """
+    var, domain = QUANTITIES[quantity]
+    expr = _expression(d, quantity)
+    if domain != sp.Interval(0, sp.oo):
+        return _choose_pieces(expr, var, domain)
+    at_zero = _limit(expr, var, 0, "+")
+    positive = _choose_pieces(expr, var, _POSITIVE)
+    return _Forms(
+        ((at_zero, sp.FiniteSet(0)), *positive.pieces), (math.nan, *positive.scores), None
+    )
+
+
 def _expression(d: FDivergence, quantity: str) -> sp.Expr:
-    """The SymPy expression of ``quantity`` in its variable (limits added at ``0``)."""
+    """The SymPy expression of ``quantity`` in its variable (for ``u > 0``, ``r > 0``)."""
     if quantity == "generator":
-        f0, _ = _generator_limits(d)
-        return sp.Piecewise((f0, sp.Eq(u, 0)), (d.generator.expr, True))
+        return d.generator.expr
     if quantity == "conjugate":
         return d.conjugate(t)
     if quantity == "activation":
         return d.activation(v)
     if quantity == "optimal_critic":
-        critic = d.optimal_critic(r)
-        return sp.Piecewise((_limit(critic, r, 0, "+"), sp.Eq(r, 0)), (critic, True))
+        return d.optimal_critic(r)
     # conjugate_of_activation: compose symbolically; the activation maps R into the domain
     # (certified by the symbolic layer), so the branches equal to oo are never reached
     composed = sp.piecewise_fold(d.conjugate(d.activation(v)))

@@ -10,6 +10,8 @@ and no Python loop over elements, and works under ``torch.compile(fullgraph=True
     \operatorname{log1mexp}(x) = \log(1 - e^x) \ (x < 0), \qquad
     \operatorname{xlogy}(x, y) = x \log y \ (0 \log 0 = 0),
 
+    \operatorname{log1mexp\_negexp}(y) = \log(1 - e^{-e^{y}}),
+
     \omega_{\log}(y) = L \ \text{ with } \ e^L - 1 + L = y
     \ \ (\text{so } e^{L} = W(e^{y + 1}), \text{ the Wright omega function } \omega(y + 1)),
     \qquad W(x) = \text{principal branch of Lambert W}, \ x \ge -1/e.
@@ -34,6 +36,7 @@ __all__ = [
     "expm1_capped",
     "lambertw",
     "log1mexp",
+    "log1mexp_negexp",
     "omega_log",
     "softplus",
     "where_safe",
@@ -76,8 +79,51 @@ def log1mexp(x: Tensor) -> Tensor:
     return torch.where(near, torch.log(-torch.expm1(x)), far)
 
 
+def log1mexp_negexp(y: Tensor) -> Tensor:
+    r""":math:`\log(1 - e^{-e^{y}})` for every real ``y``, finite where :math:`e^y` underflows.
+
+    .. math::
+        \operatorname{log1mexp\_negexp}(y) = \begin{cases}
+            y + \log\dfrac{-\operatorname{expm1}(-z)}{z}, \ z = e^{y} & y \le -1, \\
+            \operatorname{log1mexp}(-e^{y}) & y > -1.
+        \end{cases}
+
+    ``log1mexp(-exp(y))`` alone is ``log(0) = -inf`` once :math:`e^{y}` underflows (``y < -745``
+    in float64, ``y < -104`` in float32), although the value is about ``y``. In the first branch
+    ``z`` is computed from ``y`` clamped to ``[log(tiny), -1]``: below ``log(tiny)`` the
+    correction :math:`\log((1 - e^{-z})/z) \approx -z/2` is below the dtype's resolution of
+    ``y``. Both branches see safe arguments ("double where"), so no ``NaN`` reaches the gradient
+    :math:`z / \operatorname{expm1}(z)`; ``exp`` is capped in the second branch so that a huge
+    ``y`` gives ``0`` with a zero gradient.
+    """
+    low = y <= -1.0
+    y_low = y.clamp(min=math.log(torch.finfo(y.dtype).tiny), max=-1.0)
+    z_low = torch.exp(y_low)
+    small = y + torch.log(-torch.expm1(-z_low) / z_low)
+    z_high = exp_capped(y.clamp_min(-1.0))
+    large = log1mexp(-z_high)
+    return torch.where(low, small, large)
+
+
+def _exp_cap(dtype: torch.dtype) -> float:
+    """The largest number of ``dtype``, a few steps below ``log(max)``, whose ``exp`` is finite.
+
+    ``math.log(max)`` itself rounds *up* in float32 (88.722839 -> 88.7228394), and
+    ``exp`` of it is ``inf``; the cap is rounded down and stepped down four more numbers of the
+    dtype, a margin for ``exp`` implementations that round differently (CUDA).
+    """
+    cap = torch.tensor(math.log(torch.finfo(dtype).max), dtype=torch.float64).to(dtype)
+    down = torch.tensor(-math.inf, dtype=dtype)
+    for _ in range(4):
+        cap = torch.nextafter(cap, down)
+    while torch.isinf(torch.exp(cap.to(_working_dtype(cap)))):
+        cap = torch.nextafter(cap, down)
+    return cap.item()
+
+
 def _log_max(dtype: torch.dtype) -> float:
-    return math.log(torch.finfo(dtype).max)
+    cap = _EXP_CAPS.get(dtype)
+    return cap if cap is not None else _exp_cap(dtype)
 
 
 def exp_capped(x: Tensor) -> Tensor:
@@ -113,6 +159,13 @@ def where_safe(mask: Tensor, x: Tensor, safe: float) -> Tensor:
 
 def _working_dtype(x: Tensor) -> torch.dtype:
     return x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+
+
+#: computed once at import (eagerly, so compiled code only reads Python floats)
+_EXP_CAPS = {
+    dtype: _exp_cap(dtype)
+    for dtype in (torch.float64, torch.float32, torch.float16, torch.bfloat16)
+}
 
 
 def _omega_log_guess(y: Tensor) -> Tensor:

@@ -490,6 +490,23 @@ def _directions(
     return draws.to(device=x.device, dtype=x.dtype)
 
 
+def _extremes(t: Tensor) -> tuple[Tensor, Tensor]:
+    """``(min, max)`` of all entries in one pass (``aminmax``); a NaN propagates into both.
+
+    ``isfinite(t).all()`` costs several passes and a boolean tensor the size of ``t``; the
+    extremes are finite exactly when every entry is.
+    """
+    if t.numel() == 0:
+        zero = t.new_zeros(())
+        return zero, zero
+    return torch.aminmax(t)
+
+
+def _all_finite(extremes: tuple[Tensor, Tensor]) -> Tensor:
+    low, high = extremes
+    return torch.isfinite(low) & torch.isfinite(high)
+
+
 def _check_values(
     x: Tensor,
     y: Tensor,
@@ -501,20 +518,21 @@ def _check_values(
     if torch.compiler.is_compiling():
         return
     checks: list[tuple[Tensor, str]] = [
-        (torch.isfinite(x).all(), "x contains NaN or infinite samples"),
-        (torch.isfinite(y).all(), "y contains NaN or infinite samples"),
+        (_all_finite(_extremes(x)), "x contains NaN or infinite samples"),
+        (_all_finite(_extremes(y)), "y contains NaN or infinite samples"),
     ]
     for name, weights in (("x_weights", x_weights), ("y_weights", y_weights)):
         if weights is None:
             continue
+        extremes = _extremes(weights)
         checks += [
-            (torch.isfinite(weights).all(), f"{name} contains NaN or infinite values"),
-            ((weights >= 0).all(), f"{name} contains negative weights"),
+            (_all_finite(extremes), f"{name} contains NaN or infinite values"),
+            (extremes[0] >= 0, f"{name} contains negative weights"),
             ((weights.sum(dim=-1) > 0).all(), f"{name} sum to zero: there is no mass to move"),
         ]
     if directions is not None:
         checks += [
-            (torch.isfinite(directions).all(), "projections contain NaN or infinite values"),
+            (_all_finite(_extremes(directions)), "projections contain NaN or infinite values"),
             ((directions != 0).any(dim=-1).all(), "projections contain a zero direction"),
         ]
     passed = torch.stack([flag for flag, _ in checks]).tolist()

@@ -107,9 +107,17 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
         default=None,
         help="critic steps per generator step (default: 5 for wgan/wgan-gp, else 1)",
     )
-    p.add_argument("--lr-g", type=float, default=None)
+    p.add_argument("--lr-g", type=float, default=None, help="0 freezes the generator")
     p.add_argument("--lr-d", type=float, default=None)
     p.add_argument("--generator", choices=GENERATORS, default="auto")
+    p.add_argument(
+        "--gaussian-init",
+        type=float,
+        nargs=2,
+        default=(0.0, 1.0),
+        metavar=("MEAN", "SCALE"),
+        help="initial mean and scale of --generator gaussian (default: 0 1)",
+    )
     p.add_argument("--latent-dim", type=_positive_int, default=None)
     p.add_argument("--hidden", type=_positive_int, default=128)
     p.add_argument("--depth", type=_positive_int, default=3)
@@ -152,6 +160,7 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TrainC
         divergence_params=dict(args.divergence_param),
         fgan_alternative=args.fgan_alternative,
         generator=args.generator,
+        gaussian_init=tuple(args.gaussian_init),
         batch_size=args.batch_size,
         latent_dim=args.latent_dim,
         hidden=args.hidden,

@@ -76,11 +76,19 @@ class TrainConfig:
             ``True`` the paper's alternative :math:`-\\mathbb E_Q[g_f(v)]`.
         generator: ``"auto"`` (MLP for points, conv for images), ``"mlp"``, ``"conv"`` or
             ``"gaussian"`` (a single Gaussian with learned mean and scale).
+        gaussian_init: initial ``(mean, scale)`` of the ``"gaussian"`` generator (the same in
+            every coordinate). The default ``(0, 1)`` is symmetric for symmetric data: a
+            gradient method started there cannot break the symmetry, and for reverse KL on
+            ``bimodal-1d`` the symmetric wide Gaussian is a local minimum (see
+            ``benchmarks/training_targets.py``).
         batch_size: samples per batch and per process.
         latent_dim: generator input dimension (default: 2 for points, 16 for images).
         hidden, depth: width and number of hidden layers of the MLPs; channels of the conv nets.
         d_steps: critic steps per generator step (default 5 for WGAN and WGAN-GP, else 1).
         lr_g, lr_d, betas: optimiser settings (default: the model's, see the module docstring).
+            ``lr_g=0`` freezes the generator (translators for CycleGAN): only the critic is
+            trained, which turns a run into a variational estimate of the divergence between
+            the data and the initial generator (Nowozin et al. 2016, Section 3).
         lr_decay_steps: decay both learning rates linearly to 0 over this many generator steps
             (:math:`\\eta_t = \\eta_0 \\max(0, 1 - (t - 1)/T)`, the schedule of the WGAN-GP
             reference code); ``None`` keeps them constant.
@@ -108,6 +116,7 @@ class TrainConfig:
     divergence_params: dict[str, Any] = field(default_factory=dict)
     fgan_alternative: bool = False
     generator: str = "auto"
+    gaussian_init: tuple[float, float] = (0.0, 1.0)
     batch_size: int = 256
     latent_dim: int | None = None
     hidden: int = 128
@@ -165,16 +174,17 @@ class TrainConfig:
         )
 
     @property
+    def trains_generator(self) -> bool:
+        """Whether the generator is updated (``lr_g > 0``); ``False`` freezes it."""
+        return self.optimiser().lr_g > 0
+
+    @property
     def critic_steps(self) -> int:
         return _CRITIC_STEPS.get(self.model, 1) if self.d_steps is None else self.d_steps
 
     def resolved_latent_dim(self, data: Dataset | PairedDomains) -> int:
         if self.generator == "gaussian":
             return data.shape[0]
-        if self.lr_decay_steps is not None:
-            _positive_int("lr_decay_steps", self.lr_decay_steps)
-        if self.threads is not None:
-            _positive_int("threads", self.threads)
         if self.latent_dim is not None:
             return self.latent_dim
         return 16 if data.is_image else 2
@@ -205,12 +215,16 @@ class TrainConfig:
             _positive_int("d_steps", self.d_steps)
         if self.threads is not None:
             _positive_int("threads", self.threads)
+        if self.lr_decay_steps is not None:
+            _positive_int("lr_decay_steps", self.lr_decay_steps)
         if self.latent_dim is not None:
             _positive_int("latent_dim", self.latent_dim)
-        for name in ("lr_g", "lr_d"):
-            value = getattr(self, name)
-            if value is not None and not (_finite(value) and value > 0):
-                raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
+        if self.lr_g is not None and not (_finite(self.lr_g) and self.lr_g >= 0):
+            raise ConfigError(
+                f"lr_g must be a finite number >= 0 (0 freezes the generator), got {self.lr_g!r}"
+            )
+        if self.lr_d is not None and not (_finite(self.lr_d) and self.lr_d > 0):
+            raise ConfigError(f"lr_d must be a finite number > 0, got {self.lr_d!r}")
         if self.betas is not None and (
             len(self.betas) != 2 or not all(_finite(b) and 0 <= b < 1 for b in self.betas)
         ):
@@ -229,9 +243,24 @@ class TrainConfig:
             raise ConfigError(
                 f"unknown generator {self.generator!r}; choose one of {', '.join(GENERATORS)}"
             )
+        self._validate_gaussian_init()
         self._validate_divergence()
         self._validate_data()
         return self
+
+    def _validate_gaussian_init(self) -> None:
+        init = self.gaussian_init
+        if not (
+            isinstance(init, tuple | list)
+            and len(init) == 2
+            and all(_finite(x) for x in init)
+            and init[1] > 0
+        ):
+            raise ConfigError(
+                f"gaussian_init must be (mean, scale) with finite mean and scale > 0, got {init!r}"
+            )
+        if tuple(init) != (0.0, 1.0) and self.generator != "gaussian":
+            raise ConfigError("gaussian_init is only used by generator 'gaussian'")
 
     def _validate_divergence(self) -> None:
         if self.model == "fgan":

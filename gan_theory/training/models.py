@@ -52,7 +52,8 @@ class MLPGenerator(nn.Module):
         self.net = _mlp([latent_dim] + [hidden] * depth + [out_dim], nn.ReLU)
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.net(z).reshape(z.shape[0], *self.out_shape)
+        out = self.net(z)
+        return out if len(self.out_shape) == 1 else out.reshape(z.shape[0], *self.out_shape)
 
 
 class MLPDiscriminator(nn.Module):
@@ -64,7 +65,7 @@ class MLPDiscriminator(nn.Module):
         self.net = _mlp([in_dim] + [hidden] * depth + [1], nn.LeakyReLU, negative_slope=0.2)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x.reshape(x.shape[0], -1)).squeeze(-1)
+        return self.net(x if x.ndim == 2 else x.reshape(x.shape[0], -1)).squeeze(-1)
 
 
 class GaussianGenerator(nn.Module):

@@ -5,25 +5,37 @@
   translations into it, and for images rows x / G(x) / F(G(x)));
 - ``losses.png``: the critic and generator losses against the step;
 - ``metrics.png``: every other logged metric against the step.
+
+matplotlib is imported on the first plot, not with the package: a run without plots (and every
+process of a distributed run but rank 0) never pays for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_history", "plot_samples"]
 
 
+def _figure(figsize: tuple[float, float]) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     return path
 
@@ -47,7 +59,7 @@ def _scatter(ax: Any, data: Tensor, fake: Tensor, labels: tuple[str, str]) -> No
 
 def plot_samples(samples: dict[str, Any], path: Path, title: str = "") -> Path:
     """Draw the output of a loop's ``plot_samples``."""
-    fig = Figure(figsize=(10, 5) if samples["kind"] == "paired" else (6, 5))
+    fig = _figure((10, 5) if samples["kind"] == "paired" else (6, 5))
     if samples["kind"] == "single":
         _single(fig, samples)
     else:
@@ -105,7 +117,7 @@ def plot_history(rows: Sequence[dict[str, Any]], directory: Path) -> list[Path]:
     loss_keys = [k for k in keys if k.startswith("loss_")]
     metric_keys = [k for k in keys if not k.startswith("loss_") and k != "modes_total"]
     paths = []
-    fig = Figure(figsize=(6, 4))
+    fig = _figure((6, 4))
     ax = fig.add_subplot(1, 1, 1)
     for key in loss_keys:
         ax.plot(steps, [row.get(key, np.nan) for row in rows], label=key)
@@ -113,7 +125,7 @@ def plot_history(rows: Sequence[dict[str, Any]], directory: Path) -> list[Path]:
     ax.legend()
     paths.append(_save(fig, directory / "losses.png"))
     if metric_keys:
-        fig = Figure(figsize=(4 * len(metric_keys), 3.5))
+        fig = _figure((4 * len(metric_keys), 3.5))
         for i, key in enumerate(metric_keys):
             ax = fig.add_subplot(1, len(metric_keys), i + 1)
             ax.plot(steps, [row.get(key, np.nan) for row in rows])

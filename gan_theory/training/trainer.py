@@ -268,7 +268,8 @@ class Trainer:
             dynamic_ncols=True,
         )
         train_step, add = self.loop.train_step, self.losses.add
-        ctx = StepContext(step=self.step, streams=self.streams, reduce=context.mean)
+        reduce = context.mean if context.active else None
+        ctx = StepContext(step=self.step, streams=self.streams, reduce=reduce)
         decay = config.lr_decay_steps
         try:
             while self.step < config.steps:

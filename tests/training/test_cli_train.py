@@ -37,6 +37,8 @@ def _error(capsys, argv: list[str]) -> str:
         (["--model", "gan-ns", "--data", "digits-inverted"], "for model 'cyclegan' only"),
         (["--model", "gan", "--generator", "conv"], "generator 'conv' needs image data"),
         (["--model", "wgan", "--lr-d", "-1"], "lr_d must be a finite number > 0"),
+        (["--model", "fgan", "--divergence", "kl", "--data", "bimodal-1d", "--generator",
+          "gaussian", "--gaussian-init", "0", "-1"], "gaussian_init must be (mean, scale)"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(capsys, argv: list[str], message: str) -> None:

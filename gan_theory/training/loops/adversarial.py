@@ -7,7 +7,7 @@ Gulrajani et al. 2017, Algorithm 1):
    :math:`\tilde x = G(z)` without gradient, score both in one critic call, minimise the game's
    critic loss (plus the penalty for WGAN-GP), then apply the game's post-step (clipping for WGAN);
 2. draw fresh codes, minimise the game's generator loss through the (fixed) critic, updating the
-   generator's parameters only.
+   generator's parameters only (skipped when ``lr_g = 0``: the generator is frozen).
 """
 
 from __future__ import annotations
@@ -44,12 +44,15 @@ class AdversarialLoop(Loop):
         )
         self.latent_dim = config.resolved_latent_dim(data)
         self.critic_steps = config.critic_steps
+        self.trains_generator = config.trains_generator
         self.batch_size = config.batch_size
         self.nets = {
             "generator": build_generator(config, data).to(device),
             "critic": build_discriminator(config, data).to(device),
         }
         self.wrapped = dict(self.nets)
+        # the generator update backpropagates into these only (the critic gets no gradient)
+        self.generator_parameters = list(self.nets["generator"].parameters())
         spec = config.optimiser()
         self.optimisers = {
             "generator": build_optimiser(spec, self.nets["generator"].parameters(), spec.lr_g),
@@ -84,12 +87,14 @@ class AdversarialLoop(Loop):
             loss.backward()
             opt_d.step()
             self.game.after_critic_step(critic)
+        if not self.trains_generator:  # lr_g = 0: a frozen generator, the critic alone learns
+            return {"loss_d": loss_d}
 
         fake = generator_ddp(self._latent(n, ctx.streams.noise))
         loss = self.game.generator_loss(critic(fake))
         loss_g = ctx.check("loss_g", loss)
         opt_g.zero_grad(set_to_none=True)
-        backward_into(loss, [generator])
+        backward_into(loss, self.generator_parameters)
         opt_g.step()
         return {"loss_d": loss_d, "loss_g": loss_g}
 

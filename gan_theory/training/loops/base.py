@@ -35,13 +35,13 @@ class StepContext:
     Attributes:
         step: the generator step being computed (1-based).
         streams: the process's random streams.
-        reduce: maps a detached scalar loss to its value averaged over processes (identity on
-            one process).
+        reduce: maps a detached scalar loss to its value averaged over processes; ``None`` on
+            one process (the value itself).
     """
 
     step: int
     streams: Streams
-    reduce: Callable[[Tensor], Tensor]
+    reduce: Callable[[Tensor], Tensor] | None = None
 
     def check(self, name: str, loss: Tensor) -> float:
         """The (process-averaged) value of ``loss``; raise if it is not finite.
@@ -49,7 +49,8 @@ class StepContext:
         Raises:
             TrainingDivergedError: naming the step, the loss and its value.
         """
-        value = float(self.reduce(loss.detach()))
+        loss = loss.detach()
+        value = loss.item() if self.reduce is None else self.reduce(loss).item()
         if not math.isfinite(value):
             raise TrainingDivergedError(self.step, name, value)
         return value
@@ -108,6 +109,6 @@ class Loop(ABC):
         return digest.hexdigest()
 
 
-def backward_into(loss: Tensor, modules: list[nn.Module]) -> None:
-    """Backpropagate ``loss`` into the parameters of ``modules`` only (others get no gradient)."""
-    torch.autograd.backward(loss, inputs=[p for m in modules for p in m.parameters()])
+def backward_into(loss: Tensor, parameters: list[nn.Parameter]) -> None:
+    """Backpropagate ``loss`` into ``parameters`` only (no other tensor gets a gradient)."""
+    torch.autograd.backward(loss, inputs=parameters)

@@ -26,7 +26,8 @@ def build_generator(config: TrainConfig, data: Dataset) -> nn.Module:
     """The generator: Gaussian, conv (images) or MLP (points), as ``config.generator`` says."""
     latent = config.resolved_latent_dim(data)
     if config.generator == "gaussian":
-        return GaussianGenerator(data.shape[0])
+        mean, scale = config.gaussian_init
+        return GaussianGenerator(data.shape[0], mean=mean, scale=scale)
     if config.generator == "conv" or (config.generator == "auto" and data.is_image):
         return ConvGenerator(latent, channels=config.channels)
     return MLPGenerator(latent, data.shape, hidden=config.hidden, depth=config.depth)

@@ -11,7 +11,7 @@ each discriminator minimises
 and the translators jointly minimise :func:`divergences.losses.cyclegan_objective`
 (least-squares adversarial terms plus :math:`\lambda` times the two L1 cycle losses). Batches of
 X and Y are drawn independently (unpaired training). One generator step is ``k`` discriminator
-steps followed by one translator step.
+steps followed by one translator step (none when ``lr_g = 0`` freezes the translators).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class CycleGanLoop(Loop):
         self.critic_steps = config.critic_steps
         self.batch_size = config.batch_size
         self.cycle_weight = config.cycle_weight
+        self.trains_generator = config.trains_generator
         self.nets = {
             "g_xy": build_translator(config, data).to(device),
             "f_yx": build_translator(config, data).to(device),
@@ -56,6 +57,10 @@ class CycleGanLoop(Loop):
             "d_y": build_discriminator(config, data).to(device),
         }
         self.wrapped = dict(self.nets)
+        self.translator_parameters = [
+            *self.nets["g_xy"].parameters(),
+            *self.nets["f_yx"].parameters(),
+        ]
         spec = config.optimiser()
         translators = chain(self.nets["g_xy"].parameters(), self.nets["f_yx"].parameters())
         critics = chain(self.nets["d_x"].parameters(), self.nets["d_y"].parameters())
@@ -92,6 +97,8 @@ class CycleGanLoop(Loop):
             opt_d.zero_grad(set_to_none=True)
             loss.backward()
             opt_d.step()
+        if not self.trains_generator:  # lr_g = 0: frozen translators
+            return {"loss_d": loss_d}
 
         x, y = self._batch(ctx.streams.data, n)
         fake_y, fake_x = w["g_xy"](x), w["f_yx"](y)
@@ -107,7 +114,7 @@ class CycleGanLoop(Loop):
         )
         loss_g = ctx.check("loss_g", loss)
         opt_t.zero_grad(set_to_none=True)
-        backward_into(loss, [g, f])
+        backward_into(loss, self.translator_parameters)
         opt_t.step()
         return {"loss_d": loss_d, "loss_g": loss_g}
 

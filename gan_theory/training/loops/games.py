@@ -93,6 +93,11 @@ class FGanGame(Game):
         self.divergence = divergence
         self.alternative = alternative
         self.estimate_name = f"{divergence.name}_estimate"
+        # Emit the torch functions now, in grad mode: a divergence that cannot be emitted fails
+        # when the run is built, not at its first (no-grad) evaluation.
+        with torch.enable_grad():
+            emitted = divergence.torch
+            emitted.activation_term, emitted.conjugate_of_activation_term  # noqa: B018
 
     def critic_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         return losses.fgan_critic_loss(self.divergence, real_scores, fake_scores)
