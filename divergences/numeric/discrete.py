@@ -9,6 +9,10 @@ with the conventions :math:`0 f(0/0) = 0`, :math:`q f(0/q) = q f(0^+)` and
 infinite, never ``NaN``. For the ``gan`` entry the sum includes the offset :math:`f(1) = -\log 4`
 (``D_gan(P||P) = -log 4``).
 
+By Jensen's inequality :math:`D_f(P \,\|\, Q) \ge f(1)` for distributions; a sum that rounding
+(or inputs normalised only to within the tolerance) takes below :math:`f(1)` is returned as
+:math:`f(1)`, so e.g. ``kl`` is never ``-1e-16`` and ``sqrt(kl)`` never ``NaN``.
+
 Registered divergences use the hand-fused kernels of :mod:`.kernels`; any other generator uses
 the emitted perspective of :mod:`.emit`.
 """
@@ -112,6 +116,7 @@ def divergence(d: FDivergence, p: Tensor, q: Tensor, *, validate: bool = True) -
     """
     p, q = check_distributions(p, q, validate=validate)
     summed = _summed(d)
+    floor = float(d.offset)  # f(1): the minimum over distributions (Jensen)
     if p.dtype in _LOW_PRECISION:
-        return summed(p.float(), q.float()).to(p.dtype)
-    return summed(p, q)
+        return summed(p.float(), q.float()).clamp_min(floor).to(p.dtype)
+    return summed(p, q).clamp_min(floor)

@@ -334,12 +334,26 @@ def test_bounds_are_attained_on_disjoint_supports() -> None:
     assert float(dv.squared_hellinger(p, q)) == pytest.approx(2.0, rel=1e-15)
 
 
+_P_ULP = ("0x1.946b569756074p-2", "0x1.2f399b2d59a0cp-1", "0x1.78fcf8d5b528ap-7",
+          "0x1.598b47490df4dp-10")
+_Q_ULP = ("0x1.946b569756075p-2", *_P_ULP[1:])
+
+
 @given(distribution_pairs(batch_shape=st.sampled_from([(), (2,)])))
 @example((t64([1.0, 0.0]), t64([0.5, 0.5])))
+# regression (hypothesis found one like it): q is p with one entry one ulp up; the raw sum of
+# p log(p/q) rounds to -4.4e-17, and sqrt(kl / 2) was NaN
+@example(
+    (
+        t64([float.fromhex(h) for h in _P_ULP]),
+        t64([float.fromhex(h) for h in _Q_ULP]),
+    )
+)
 def test_pinsker(pair) -> None:
     p, q = pair
     tv = dv.total_variation(p, q)
     kl = dv.kl(p, q)
+    assert bool((kl >= 0).all()), kl  # Gibbs: never below 0, not even by rounding
     assert bool((tv <= torch.sqrt(kl / 2) + 1e-12).all()), (tv, kl)
 
 
