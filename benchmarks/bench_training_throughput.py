@@ -120,9 +120,10 @@ def plain_side() -> Callable[[], None]:
                 with torch.no_grad():
                     fake = generator(torch.randn((BATCH, 2), generator=rng))
                 logits = critic(torch.cat([real, fake])).squeeze(-1)
-                loss_d = 0.5 * F.softplus(-logits[:BATCH]).mean() + 0.5 * F.softplus(
-                    logits[BATCH:]
-                ).mean()
+                loss_d = (
+                    0.5 * F.softplus(-logits[:BATCH]).mean()
+                    + 0.5 * F.softplus(logits[BATCH:]).mean()
+                )
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
                 opt_d.step()

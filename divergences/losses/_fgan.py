@@ -18,7 +18,7 @@ and the mean is accurate to a few ulps of :math:`|a| + |b \overline{G}|`.
 
 Inputs in float16/bfloat16 are computed in float32 and the loss is rounded once to the input
 dtype; losses and gradients are free of NaN for raw scores up to :math:`|v| = 10^4` and finite
-wherever the exact value is representable (``tests/numeric/test_loss_stability.py``). Where both
+wherever the exact value is representable (``tests/numeric/test_fgan_losses.py``). Where both
 means overflow towards the same infinity (e.g. ``neyman`` with very negative real and fake
 scores), the critic loss is the infinity of the larger one, compared in log space.
 """
@@ -30,6 +30,7 @@ from functools import cache
 import torch
 from torch import Tensor
 
+from divergences.errors import InputError
 from divergences.fdivergence import FDivergence, get
 from divergences.numeric._checks import check_compatible, check_scores
 from divergences.numeric.emit import AffineTerm
@@ -49,7 +50,7 @@ def _terms(d: FDivergence | str) -> tuple[AffineTerm, AffineTerm]:
     if isinstance(d, str):
         d = _named(d)
     elif not isinstance(d, FDivergence):
-        raise TypeError(f"d must be an FDivergence or a registered name, got {type(d).__name__}")
+        raise InputError(f"d must be an FDivergence or a registered name, got {type(d).__name__}")
     emitted = d.torch
     return emitted.activation_term, emitted.conjugate_of_activation_term
 
@@ -84,8 +85,9 @@ def fgan_critic_loss(d: FDivergence | str, v_real: Tensor, v_fake: Tensor) -> Te
         Scalar loss in the scores' dtype.
 
     Raises:
-        InputError: non-tensor, non-floating or empty scores, mismatched dtype/device.
-        KeyError: an unknown divergence name.
+        InputError: non-tensor, non-floating or empty scores, mismatched dtype/device, ``d``
+            neither an FDivergence nor a name.
+        KeyError: an unknown divergence name (the message lists the registered names).
 
     References:
         Nowozin, Cseke and Tomioka, *f-GAN: Training Generative Neural Samplers using
@@ -162,8 +164,9 @@ def fgan_generator_loss(d: FDivergence | str, v_fake: Tensor, alternative: bool 
         Scalar loss in the scores' dtype, to be minimised by the generator.
 
     Raises:
-        InputError: non-tensor, non-floating or empty scores.
-        KeyError: an unknown divergence name.
+        InputError: non-tensor, non-floating or empty scores, ``d`` neither an FDivergence nor
+            a name.
+        KeyError: an unknown divergence name (the message lists the registered names).
 
     References:
         Nowozin, Cseke and Tomioka, *f-GAN*, NeurIPS 2016, Eq. (6) and Section 3.2.

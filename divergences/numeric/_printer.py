@@ -309,10 +309,45 @@ def _reciprocal_powers(expr: sp.Expr) -> sp.Expr:
     )
 
 
+def _dyadic(x: sp.Expr) -> bool:
+    """``x`` is (to 30 digits) an integer over a power of two up to 2**20: exact in float64."""
+    scaled = sp.N(x * 2**20, 40)
+    return bool(abs(scaled - sp.Integer(round(scaled))) < 1e-20 and abs(x) < 2**30)
+
+
+def _consistent_constants(expr: sp.Expr) -> sp.Expr:
+    """``k x + c`` with ``c = k m`` for a float64-exact ``m`` (``0.3 u - 0.3``): ``c`` becomes the
+    float64 product ``fl(k) * m``, printed without a double-double low part.
+
+    ``fl(k) x`` is rounded like ``fl(k) m`` at ``x = -m``, so the sum is exactly ``0`` there
+    (``f(1) = 0`` for a generator written ``0.3 u - 0.3 ...``); the low part of the exact
+    constant would leave ``-1.1e-17`` instead, and next to ``x = -m`` every digit of it is error.
+    """
+    if expr.is_Atom or isinstance(expr, sp.Piecewise):
+        return expr
+    args = [_consistent_constants(a) if isinstance(a, sp.Expr) else a for a in expr.args]
+    if isinstance(expr, sp.Add):
+        const = [a for a in args if a.is_number]
+        rest = [a for a in args if not a.is_number]
+        if len(const) == 1 and len(rest) == 1 and const[0] != 0:
+            k, _ = rest[0].as_coeff_Mul()
+            if k.is_number and k not in (0, 1, -1) and _dyadic(const[0] / k):
+                product = float(k) * float(sp.N(const[0] / k, 40))
+                return sp.Add(rest[0], sp.Float(product, 53), evaluate=False)
+        return sp.Add(*args, evaluate=False)
+    if isinstance(expr, sp.Mul):
+        return sp.Mul(*args, evaluate=False)
+    if isinstance(expr, sp.Pow):
+        return sp.Pow(*args, evaluate=False)
+    return expr.func(*args)
+
+
 def _expr_lines(expr: sp.Expr, target: str, prefix: str) -> list[str]:
     """Assignments computing ``expr`` into ``target`` with shared subexpressions."""
     symbols = sp.numbered_symbols(prefix)
-    prepared = _reciprocal_powers(_cap_nested_exponentials(_fold_numbers(expr)))
+    prepared = _reciprocal_powers(
+        _cap_nested_exponentials(_consistent_constants(_fold_numbers(expr)))
+    )
     replacements, (reduced,) = sp.cse(prepared, symbols=symbols, optimizations=None)
     lines = [f"    {sym} = {_PRINTER.doprint(value)}" for sym, value in replacements]
     lines.append(f"    {target} = {_PRINTER.doprint(reduced)}")

@@ -268,12 +268,17 @@ def exact_value(fn: Callable, x: float, rtol: float = 1e-30) -> mpmath.mpf:
             except (ZeroDivisionError, ValueError, OverflowError, TypeError):
                 value = None
         if value is not None and previous is not None:
-            if abs(value) < _TINY and abs(previous) < _TINY:
-                return mpmath.mpf(0)
-            if value == 0 or previous == 0 or mpmath.isinf(value) or mpmath.isinf(previous):
-                # 0 and log(0) may be total cancellations: only the highest precisions decide
-                if value == previous and dps == _PRECISIONS[-1]:
-                    return value
+            tiny = abs(value) < _TINY or abs(previous) < _TINY
+            if tiny or mpmath.isinf(value) or mpmath.isinf(previous):
+                # 0 and log(0) may be total cancellations (or a Piecewise condition decided on
+                # a rounded value): only the highest precisions decide
+                # (5000 digits resolve every cancellation on the grids here: exp(-x) beside
+                # 1 for |x| <= 1e4)
+                if dps >= 5000:
+                    if abs(value) < _TINY and abs(previous) < _TINY:
+                        return mpmath.mpf(0)  # zero, or a rounding residue of zero
+                    if value == previous:
+                        return value
             elif abs(value - previous) <= rtol * max(abs(value), abs(previous)):
                 return value
         previous = value
@@ -486,8 +491,15 @@ def test_limits_at_zero(case_id: str) -> None:
     assert emitted.limit_at_zero == float(case.forms.f0)
 
 
+# g_f and f* o g_f make the f-GAN losses: always; the other quantities with the slow tests
+LOSS_QUANTITIES = ("activation", "conjugate_of_activation")
+
+
 @pytest.mark.parametrize("dtype", LOW_DTYPES, ids=str)
-@pytest.mark.parametrize("quantity", list(QUANTITIES))
+@pytest.mark.parametrize(
+    "quantity",
+    [q if q in LOSS_QUANTITIES else pytest.param(q, marks=pytest.mark.slow) for q in QUANTITIES],
+)
 @pytest.mark.parametrize("case_id", CASE_IDS)
 def test_low_precision_matches_the_closed_form(
     case_id: str, quantity: str, dtype: torch.dtype
@@ -865,7 +877,11 @@ def primitive_points(where: str) -> list[float]:
     return sorted(points)
 
 
-@pytest.mark.parametrize("dtype", [F64, *LOW_DTYPES], ids=str)
+@pytest.mark.parametrize(
+    "dtype",
+    [F64, *(pytest.param(dtype, marks=pytest.mark.slow) for dtype in LOW_DTYPES)],
+    ids=str,
+)
 @pytest.mark.parametrize("name", list(PRIMITIVES))
 def test_stable_primitive_matches_mpmath(name: str, dtype: torch.dtype) -> None:
     fn, expr, where = PRIMITIVES[name]
@@ -937,7 +953,15 @@ def test_vmap_and_grad_of_the_emitted_functions(case_id: str) -> None:
         torch.testing.assert_close(per_element, expected, rtol=1e-15, atol=0)
 
 
-@pytest.mark.parametrize("case_id", TRANSFORM_CASES)
+@pytest.mark.parametrize(
+    "case_id",
+    # jeffrey: omega_log's fixed Halley loop and detached gradient; total variation: constant
+    # pieces; the others (about 2 s each) run with the slow tests
+    [
+        c if c in ("jeffrey", "total_variation") else pytest.param(c, marks=pytest.mark.slow)
+        for c in TRANSFORM_CASES
+    ],
+)
 def test_emitted_functions_trace_into_one_graph(case_id: str) -> None:
     # fullgraph=True fails on any graph break (host sync, data-dependent Python control flow)
     emitted = CASE_BY_ID[case_id].build().torch
@@ -952,6 +976,7 @@ def test_emitted_functions_trace_into_one_graph(case_id: str) -> None:
             + emitted.optimal_critic(u + 1).sum()
         )
 
+    torch._dynamo.reset()  # `everything` is one code object for all parameters
     compiled = torch.compile(everything, fullgraph=True, backend="aot_eager")
     for dtype in (F64, torch.float32):
         v = torch.linspace(-3.0, 3.0, 7, dtype=dtype, requires_grad=True)
@@ -1081,7 +1106,8 @@ def test_regression_overflow_inside_finite_values() -> None:
     )
     # and the cancellation of exp(-v) - 4 exp(-v/2) + 3 next to its zero at v = 0
     v = torch.tensor([1e-8], dtype=F64)
-    assert le_cam.conjugate_of_activation(v).item() == pytest.approx(-1e-8 + 0.25e-16, rel=1e-12)
+    # (e^{-v/2} - 1)(e^{-v/2} - 3) = v - v^3/12 + ...
+    assert le_cam.conjugate_of_activation(v).item() == pytest.approx(1e-8, rel=1e-15)
 
 
 def test_regression_reference_of_a_double_exponential_returns() -> None:

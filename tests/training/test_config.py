@@ -16,12 +16,18 @@ from .conftest import tiny
         ({"lr_g": -1e-3}, "lr_g must be a finite number >= 0"),
         ({"lr_d": 0.0}, "lr_d must be a finite number > 0"),
         ({"lr_decay_steps": 0}, "lr_decay_steps must be an integer > 0"),
-        ({"lr_decay_steps": 0, "generator": "gaussian", "data": "bimodal-1d"},
-         "lr_decay_steps must be an integer > 0"),
-        ({"gaussian_init": (0.0, 0.0), "generator": "gaussian", "data": "bimodal-1d"},
-         "gaussian_init must be (mean, scale)"),
-        ({"gaussian_init": (float("nan"), 1.0), "generator": "gaussian", "data": "bimodal-1d"},
-         "gaussian_init must be (mean, scale)"),
+        (
+            {"lr_decay_steps": 0, "generator": "gaussian", "data": "bimodal-1d"},
+            "lr_decay_steps must be an integer > 0",
+        ),
+        (
+            {"gaussian_init": (0.0, 0.0), "generator": "gaussian", "data": "bimodal-1d"},
+            "gaussian_init must be (mean, scale)",
+        ),
+        (
+            {"gaussian_init": (float("nan"), 1.0), "generator": "gaussian", "data": "bimodal-1d"},
+            "gaussian_init must be (mean, scale)",
+        ),
         ({"gaussian_init": (1.0, 1.0)}, "gaussian_init is only used by generator 'gaussian'"),
     ],
 )

@@ -141,3 +141,15 @@ def test_digits_are_8x8_images_in_range_with_a_held_out_split() -> None:
     flat_train = {tuple(row) for row in train.images.reshape(-1, 64).tolist()}
     overlap = sum(tuple(row) in flat_train for row in held_out.images.reshape(-1, 64).tolist())
     assert overlap < 10  # the UCI set has a handful of exact duplicates
+
+
+@pytest.mark.parametrize("weights", [None, [0.7, 0.2, 0.1]])
+def test_mixture_draws_components_with_their_weights(weights) -> None:
+    # equal weights are drawn with randint, others with multinomial: both must follow the weights
+    mixture = GaussianMixture([-10.0, 0.0, 10.0], std=0.1, weights=weights)
+    x = mixture.sample(30_000, _gen(0))[:, 0]
+    shares = torch.stack([(x < -5).float().mean(), (x.abs() < 5).float().mean(),
+                          (x > 5).float().mean()])
+    expected = mixture.modes.weights
+    # binomial standard error at n = 30000 is below 0.003
+    assert torch.allclose(shares, expected, atol=0.012)
