@@ -341,10 +341,14 @@ def _errors(
 def _nan_gradients(
     function: Callable[[torch.Tensor], torch.Tensor], points: Sequence[float]
 ) -> list[bool]:
-    """Per point: is the float64 gradient ``NaN`` although the value is not?"""
-    x = torch.tensor(list(points), dtype=torch.float64, requires_grad=True)
-    value = function(x)
-    (gradient,) = torch.autograd.grad(value.sum(), x, allow_unused=True)
+    """Per point: is the float64 gradient ``NaN`` although the value is not?
+
+    Runs with gradients on: the first use of a divergence may happen under ``torch.no_grad()``.
+    """
+    with torch.enable_grad():
+        x = torch.tensor(list(points), dtype=torch.float64, requires_grad=True)
+        value = function(x)
+        (gradient,) = torch.autograd.grad(value.sum(), x, allow_unused=True)
     if gradient is None:  # a constant
         return [False] * len(points)
     flags = torch.isnan(gradient) & ~torch.isnan(value.detach())
