@@ -45,14 +45,39 @@ def _named(name: str) -> FDivergence:
     return get(name)
 
 
-def _terms(d: FDivergence | str) -> tuple[AffineTerm, AffineTerm]:
-    """``(g_f, f* o g_f)`` of ``d`` as affine terms (built once per divergence)."""
+class _Prepared:
+    """Prepared terms as attributes named by key (see :func:`_prepare`): Dynamo reads an
+    attribute of an object when the traced code asks for it, so it sees the entries that
+    ``_prepare`` adds at trace time (a dict would be captured once, without later entries)."""
+
+
+_PREPARED = _Prepared()
+
+
+@torch.compiler.assume_constant_result
+def _prepare(d: FDivergence | str) -> str:
+    """Emit the terms of ``d`` (once) into :data:`_TERMS` and return their key.
+
+    Under ``torch.compile`` this runs when the function is traced, not inside the graph: the
+    emission is SymPy work (and ``functools.cached_property`` takes a lock that Dynamo cannot
+    enter), so a compiled training step may call the loss before any eager call. The key
+    (``id`` of the shared :class:`~divergences.numeric.emit.Emitted` object) is a constant of the
+    graph; Dynamo guards on the divergence passed.
+    """
     if isinstance(d, str):
         d = _named(d)
     elif not isinstance(d, FDivergence):
         raise InputError(f"d must be an FDivergence or a registered name, got {type(d).__name__}")
     emitted = d.torch
-    return emitted.activation_term, emitted.conjugate_of_activation_term
+    key = f"terms_{id(emitted)}"  # one Emitted object per generator, kept alive here
+    if not hasattr(_PREPARED, key):
+        setattr(_PREPARED, key, (emitted.activation_term, emitted.conjugate_of_activation_term))
+    return key
+
+
+def _terms(d: FDivergence | str) -> tuple[AffineTerm, AffineTerm]:
+    """``(g_f, f* o g_f)`` of ``d`` as affine terms (built once per divergence)."""
+    return getattr(_PREPARED, _prepare(d))
 
 
 def _work(x: Tensor) -> Tensor:

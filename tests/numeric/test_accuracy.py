@@ -110,11 +110,6 @@ KNOWN: dict[tuple[str, str], Known] = {
         "kappa ~ 0 (8.2 at t = -5); checked against 16 ulps meanwhile",
         bound=16.0,
     ),
-    ("generator", "js_weighted(3/10)"): Known(
-        lambda xs: any(abs(x - 1) < 0.25 for x in xs),
-        "f(1) = 7.8e-18, not 0: 0.3*u - 0.3 - 1.1e-17 adds the low part of the double-double "
-        "constant -3/10 but multiplies u by the rounded 0.3 (4.5e7 mixed at 1 - 1.5e-8)",
-    ),
     ("gan_discriminator_loss", "-"): Known(_any_between(20.0, 37.0), _SOFTPLUS),
     ("gan_generator_loss (non-saturating)", "-"): Known(_any_between(20.0, 37.0), _SOFTPLUS),
     ("gan_generator_loss (saturating)", "-"): Known(_any_between(20.0, 37.0), _SOFTPLUS),
@@ -282,8 +277,6 @@ def _xfail(key: tuple[str, str]) -> pytest.MarkDecorator:
         pytest.param(key, inputs, marks=_xfail(key), id=f"{key[0]}[{key[1]}]{inputs}")
         for key, inputs in [
             (("conjugate", "js_weighted(3/10)"), (-5.0,)),
-            (("generator", "js_weighted(3/10)"), (1.0,)),
-            (("generator", "js_weighted(3/10)"), (1 - 2.0**-10,)),
             (("gan_discriminator_loss", "-"), (0.0, 20.5)),
             (("gan_generator_loss (non-saturating)", "-"), (-20.5,)),
             (("gan_generator_loss (saturating)", "-"), (20.5,)),

@@ -35,7 +35,9 @@ overflows the dtype must be ``inf`` of the right sign.
 
 from __future__ import annotations
 
+import doctest
 import functools
+import importlib
 import math
 import time
 from collections.abc import Callable
@@ -1177,3 +1179,10 @@ def test_fenchel_young(case_id: str, u: float, t: float) -> None:
     if math.isfinite(attained):
         scale = abs(f_u) + abs(attained) + abs(u * t_star)
         assert attained == pytest.approx(u * t_star - f_u, abs=64 * EPS64 * scale)
+
+
+def test_docstring_examples() -> None:
+    module = importlib.import_module("divergences.numeric.emit")
+    results = doctest.testmod(module, raise_on_error=False)
+    assert results.attempted > 0
+    assert results.failed == 0
