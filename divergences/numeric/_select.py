@@ -343,9 +343,10 @@ def _nan_gradients(
 ) -> list[bool]:
     """Per point: is the float64 gradient ``NaN`` although the value is not?
 
-    Runs with gradients on: the first use of a divergence may happen under ``torch.no_grad()``.
+    Runs with gradients on: the first use of a divergence may happen under ``torch.no_grad()``
+    or ``torch.inference_mode()`` (an evaluation loop).
     """
-    with torch.enable_grad():
+    with torch.inference_mode(False), torch.enable_grad():
         x = torch.tensor(list(points), dtype=torch.float64, requires_grad=True)
         value = function(x)
         (gradient,) = torch.autograd.grad(value.sum(), x, allow_unused=True)
