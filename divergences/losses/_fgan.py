@@ -162,7 +162,7 @@ class _Difference(torch.autograd.Function):
 
 def _may_cancel_infinities(real_term: AffineTerm, fake_term: AffineTerm) -> bool:
     """Both means can overflow (exponential cores) towards the same infinity."""
-    both_exponential = real_term.log_core is not None and fake_term.log_core is not None
+    both_exponential = real_term.exponential and fake_term.exponential
     return both_exponential and (real_term.factor > 0) == (fake_term.factor > 0)
 
 

@@ -14,23 +14,10 @@ so nothing saturates to ``log 0``: the losses and their gradients (``sigma(v) - 
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from divergences.numeric._checks import check_compatible, check_scores
-
-# softplus(x) = x + log1p(exp(-x)); ``F.softplus`` returns x above its threshold (default 20),
-# dropping exp(-x). In float64 exp(-20) is 4.6e5 ulps of 20; above 37 the dropped term is below
-# half an ulp of x (exp(-37) = 8.5e-17 < 3.6e-15). For float32 and below 20 is already exact.
-_SOFTPLUS_THRESHOLD_FLOAT64 = 37.0
-
-
-def _softplus(x: Tensor) -> Tensor:
-    r""":math:`\log(1 + e^x)` to a few ulps in every floating dtype."""
-    if x.dtype == torch.float64:
-        return F.softplus(x, threshold=_SOFTPLUS_THRESHOLD_FLOAT64)
-    return F.softplus(x)
+from divergences.numeric.stable import softplus
 
 __all__ = ["gan_discriminator_loss", "gan_generator_loss"]
 
@@ -73,7 +60,7 @@ def gan_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     check_scores("real_logits", real_logits)
     check_scores("fake_logits", fake_logits)
     check_compatible(("real_logits", real_logits), ("fake_logits", fake_logits))
-    return 0.5 * _softplus(-real_logits).mean() + 0.5 * _softplus(fake_logits).mean()
+    return 0.5 * softplus(-real_logits).mean() + 0.5 * softplus(fake_logits).mean()
 
 
 def gan_generator_loss(fake_logits: Tensor, saturating: bool = False) -> Tensor:
@@ -115,5 +102,5 @@ def gan_generator_loss(fake_logits: Tensor, saturating: bool = False) -> Tensor:
     """
     check_scores("fake_logits", fake_logits)
     if saturating:
-        return -_softplus(fake_logits).mean()
-    return _softplus(-fake_logits).mean()
+        return -softplus(fake_logits).mean()
+    return softplus(-fake_logits).mean()

@@ -368,13 +368,57 @@ def _expr_lines(expr: sp.Expr, target: str, prefix: str) -> list[str]:
     return lines
 
 
+def _clamped(pieces: Sequence[Piece], var: sp.Symbol) -> tuple[sp.Expr, str, sp.Expr] | None:
+    r"""``(h, "clamp_min" or "clamp_max", a)`` when the function is :math:`h(\max(x, a))` or
+    :math:`h(\min(x, a))`: two pieces covering the real line, a constant ``c`` on the half-line
+    beyond ``a`` and ``h`` on the other side, continuous at the join (:math:`h(a) = c`, finite).
+
+    ``pearson``'s :math:`f^*(t) = t^2/4 + t` for ``t > -2`` and ``-1`` below is then
+    :math:`h(\max(t, -2))`: one clamp instead of a mask, a masked argument and a ``where`` (three
+    passes over the data and their backward). The clamped argument is always inside ``h``'s
+    closed region, so no ``inf`` or ``NaN`` reaches the gradient, which is ``0`` on the constant
+    side (``torch.clamp`` passes the gradient at ``x = a`` itself, where ``h'(a)`` is a one-sided
+    derivative).
+    """
+    if len(pieces) != 2:
+        return None
+    (e1, r1), (e2, r2) = pieces
+    if e1.free_symbols and not e2.free_symbols:
+        (e1, r1), (e2, r2) = (e2, r2), (e1, r1)
+    constant, h = e1, e2
+    if constant.free_symbols or not h.free_symbols or not constant.is_finite:
+        return None
+    if not (isinstance(r1, sp.Interval) and isinstance(r2, sp.Interval)):
+        return None
+    if sp.Union(r1, r2) != sp.Reals:
+        return None
+    if r1.start is sp.S.NegativeInfinity and r2.end is sp.oo and r1.end == r2.start:
+        side, end = "clamp_min", r1.end
+    elif r1.end is sp.oo and r2.start is sp.S.NegativeInfinity and r1.start == r2.end:
+        side, end = "clamp_max", r1.start
+    else:
+        return None
+    at_end = h.subs(var, end)
+    if not at_end.is_finite or sp.simplify(at_end - constant) != 0:
+        return None
+    return h, side, end
+
+
 def pieces_source(pieces: Sequence[Piece], var: sp.Symbol, name: str) -> str:
     """Source of ``def name(x)`` computing the piecewise function (regions must be disjoint).
 
     Points outside every region (``u < 0`` for a generator defined on ``u >= 0``) give ``NaN``.
+    A constant piece continuous with the other one is printed as a clamp (:func:`_clamped`).
     """
     x = str(var)
     pieces = list(pieces)
+    clamped = _clamped(pieces, var)
+    if clamped is not None:
+        h, side, end = clamped
+        lines = [f"def _{name}_impl({x}):", f"    _x0 = {x}.{side}({_float_literal(end)})"]
+        lines += _expr_lines(h.subs(var, sp.Symbol("_x0", real=True)), "_b0", "_c0_")
+        lines.append("    return _b0")
+        return "\n".join(lines + _dispatch_lines(name, x)) + "\n"
     outside = sp.Complement(sp.Reals, sp.Union(*[region for _, region in pieces]))
     if outside != sp.S.EmptySet:
         pieces.append((sp.nan, outside))
@@ -404,14 +448,18 @@ def pieces_source(pieces: Sequence[Piece], var: sp.Symbol, name: str) -> str:
     for branch, mask, _ in reversed(results[:-1]):
         value = f"torch.where({mask}, {branch}, {value})"
     lines.append(f"    return {value}")
-    lines += [
+    return "\n".join(lines + _dispatch_lines(name, x)) + "\n"
+
+
+def _dispatch_lines(name: str, x: str) -> list[str]:
+    """``def name(x)``: float16/bfloat16 computed in float32 and rounded once."""
+    return [
         "",
         f"def {name}({x}):",
         f"    if {x}.dtype == torch.float16 or {x}.dtype == torch.bfloat16:",
         f"        return _{name}_impl({x}.float()).to({x}.dtype)",
         f"    return _{name}_impl({x})",
     ]
-    return "\n".join(lines) + "\n"
 
 
 _COUNTER = [0]
