@@ -784,17 +784,7 @@ def exact_perspective(forms: Forms, p: float, q: float) -> tuple[float, float]:
     return float(value), float(allowance)
 
 
-KERNEL_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="kernels._mixture_terms computes q log(q/(p + q)) with the ratio rounded to 1 for "
-    "p << q, losing the term -p (gan at p = 1e-30, q = 1e-5: 1.7 % off; needs "
-    "-q log1p(p/q)); kernels.py is owned by another engineer",
-)
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=KERNEL_BUG) if n == "gan" else n for n in sorted(KERNELS)]
-)
+@pytest.mark.parametrize("name", sorted(KERNELS))
 def test_kernel_equals_the_emitted_perspective(name: str) -> None:
     # on the safe range, where u = p/q and f(u) are far from overflow and underflow: both within
     # the backward-stable bound of q f(p/q), hence of each other
