@@ -53,6 +53,17 @@ def _steps_table(steps: Iterable[Step]) -> list[str]:
     return lines
 
 
+def _step_summary(step: Step) -> dict[str, object]:
+    """The JSON-ready record of a checked step (the columns of :func:`_steps_table`)."""
+    return {
+        "description": step.description,
+        "relation": str(step.relation),
+        "method": step.method,
+        "passed": step.passed,
+        "detail": step.detail,
+    }
+
+
 def _section(d: dv.FDivergence) -> list[str]:
     f = d.generator
     lines = [
@@ -151,16 +162,7 @@ def registry_report() -> tuple[str, list[dict[str, object]]]:
             "activation": str(d.activation(v)),
             "activation_source": d.activation_source,
             "optimal_critic": str(d.optimal_critic(r)),
-            "steps": [
-                {
-                    "description": s.description,
-                    "relation": str(s.relation),
-                    "method": s.method,
-                    "passed": s.passed,
-                    "detail": s.detail,
-                }
-                for s in d.steps
-            ],
+            "steps": [_step_summary(s) for s in d.steps],
         }
         for d in divergences
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..propositions import Proposition, all_propositions
-from .markdown import _cell, _steps_table
+from .markdown import _cell, _step_summary, _steps_table
 
 __all__ = ["propositions_section", "propositions_summary"]
 
@@ -64,16 +64,7 @@ def propositions_summary(props: Sequence[Proposition] | None = None) -> list[dic
             "source": p.source,
             "statement": p.statement,
             "passed": p.passed,
-            "steps": [
-                {
-                    "description": s.description,
-                    "relation": str(s.relation),
-                    "method": s.method,
-                    "passed": s.passed,
-                    "detail": s.detail,
-                }
-                for s in p.steps
-            ],
+            "steps": [_step_summary(s) for s in p.steps],
         }
         for p in props
     ]

@@ -29,21 +29,23 @@ from .errors import CheckpointError, ConfigError, TrainingDivergedError
 __all__ = ["add_train_parser", "run_train"]
 
 
-def _positive_int(text: str) -> int:
+def _integer(text: str) -> int:
+    """``text`` as an ``int``; an argparse type error naming it if it is not one."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _integer(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
     return value
 
 
 def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    value = _integer(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value

@@ -32,9 +32,7 @@ __all__ = [
 ]
 
 
-def make_loop(
-    config: TrainConfig, data: Dataset | PairedDomains, device: torch.device
-) -> Loop:
+def make_loop(config: TrainConfig, data: Dataset | PairedDomains, device: torch.device) -> Loop:
     """The loop of ``config.model`` (networks built with torch's global generator)."""
     if config.model == "cyclegan":
         assert isinstance(data, PairedDomains)

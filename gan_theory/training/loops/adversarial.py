@@ -20,7 +20,7 @@ from torch import Tensor
 from ..config import TrainConfig
 from ..data import Dataset
 from ..metrics import distance_to_data, mode_report
-from .base import Loop, StepContext, backward_into
+from .base import Loop, StepContext, checked_update
 from .builders import build_discriminator, build_generator, build_optimiser
 from .games import Game, make_game
 
@@ -82,20 +82,14 @@ class AdversarialLoop(Loop):
             penalty = self.game.regulariser(critic, real, fake, ctx.streams.penalty)
             if penalty is not None:
                 loss = loss + penalty
-            loss_d = ctx.check("loss_d", loss)
-            opt_d.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_d.step()
+            loss_d = checked_update(ctx, "loss_d", loss, opt_d)
             self.game.after_critic_step(critic)
         if not self.trains_generator:  # lr_g = 0: a frozen generator, the critic alone learns
             return {"loss_d": loss_d}
 
         fake = generator_ddp(self._latent(n, ctx.streams.noise))
         loss = self.game.generator_loss(critic(fake))
-        loss_g = ctx.check("loss_g", loss)
-        opt_g.zero_grad(set_to_none=True)
-        backward_into(loss, self.generator_parameters)
-        opt_g.step()
+        loss_g = checked_update(ctx, "loss_g", loss, opt_g, self.generator_parameters)
         return {"loss_d": loss_d, "loss_g": loss_g}
 
     # -- evaluation --

@@ -2,8 +2,9 @@
 
 A :class:`Loop` owns its networks and optimisers. The trainer calls :meth:`Loop.train_step` once
 per generator step; the loop draws what it needs from the run's :class:`~..rng.Streams` and
-passes every loss through :meth:`StepContext.check` *before* the corresponding backward pass,
-so a non-finite loss stops the run before any parameter is touched.
+passes every loss through :meth:`StepContext.check` *before* the corresponding backward pass
+(:func:`checked_update` does both), so a non-finite loss stops the run before any parameter is
+touched.
 
 Under DistributedDataParallel, :attr:`Loop.wrapped` holds the DDP-wrapped networks: a network is
 called through its wrapper in the update of its own parameters (so DDP averages their
@@ -25,7 +26,7 @@ from torch import Tensor, nn
 from ..errors import TrainingDivergedError
 from ..rng import Streams
 
-__all__ = ["Loop", "StepContext", "backward_into"]
+__all__ = ["Loop", "StepContext", "backward_into", "checked_update"]
 
 
 @dataclass
@@ -105,10 +106,35 @@ class Loop(ABC):
         for name in sorted(self.nets):
             for key, tensor in sorted(self.nets[name].state_dict().items()):
                 digest.update(f"{name}.{key}".encode())
-                digest.update(tensor.detach().cpu().contiguous().flatten().view(torch.uint8).numpy())
+                digest.update(
+                    tensor.detach().cpu().contiguous().flatten().view(torch.uint8).numpy()
+                )
         return digest.hexdigest()
 
 
 def backward_into(loss: Tensor, parameters: list[nn.Parameter]) -> None:
     """Backpropagate ``loss`` into ``parameters`` only (no other tensor gets a gradient)."""
     torch.autograd.backward(loss, inputs=parameters)
+
+
+def checked_update(
+    ctx: StepContext,
+    name: str,
+    loss: Tensor,
+    optimiser: torch.optim.Optimizer,
+    parameters: list[nn.Parameter] | None = None,
+) -> float:
+    """One optimiser update on ``loss``, after :meth:`StepContext.check` has passed it.
+
+    Checks ``loss`` under ``name`` (raising before any parameter is touched), clears the
+    optimiser's gradients, backpropagates (into ``parameters`` only when given, see
+    :func:`backward_into`; else into every leaf) and steps. Returns the checked loss value.
+    """
+    value = ctx.check(name, loss)
+    optimiser.zero_grad(set_to_none=True)
+    if parameters is None:
+        loss.backward()
+    else:
+        backward_into(loss, parameters)
+    optimiser.step()
+    return value

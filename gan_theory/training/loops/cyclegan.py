@@ -27,7 +27,7 @@ from divergences.losses import cyclegan_objective
 from ..config import TrainConfig
 from ..data import PairedDomains
 from ..metrics import cycle_error, distance_to_data
-from .base import Loop, StepContext, backward_into
+from .base import Loop, StepContext, checked_update
 from .builders import build_discriminator, build_optimiser, build_translator
 
 __all__ = ["CycleGanLoop", "least_squares_discriminator_loss"]
@@ -93,10 +93,7 @@ class CycleGanLoop(Loop):
             loss = least_squares_discriminator_loss(
                 scores_y[:n], scores_y[n:]
             ) + least_squares_discriminator_loss(scores_x[:n], scores_x[n:])
-            loss_d = ctx.check("loss_d", loss)
-            opt_d.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_d.step()
+            loss_d = checked_update(ctx, "loss_d", loss, opt_d)
         if not self.trains_generator:  # lr_g = 0: frozen translators
             return {"loss_d": loss_d}
 
@@ -112,10 +109,7 @@ class CycleGanLoop(Loop):
             cycle_weight=self.cycle_weight,
             adversarial="least_squares",
         )
-        loss_g = ctx.check("loss_g", loss)
-        opt_t.zero_grad(set_to_none=True)
-        backward_into(loss, self.translator_parameters)
-        opt_t.step()
+        loss_g = checked_update(ctx, "loss_g", loss, opt_t, self.translator_parameters)
         return {"loss_d": loss_d, "loss_g": loss_g}
 
     @torch.no_grad()

@@ -108,37 +108,34 @@ class FGanGame(Game):
         )
 
 
-class WGanGame(Game):
-    """WGAN with weight clipping (Arjovsky et al., 2017)."""
+class _WassersteinGame(Game):
+    """The WGAN losses shared by :class:`WGanGame` and :class:`WGanGPGame`; the critic's
+    estimate is the Kantorovich-Rubinstein bound on :math:`W_1`."""
 
     estimate_name = "w1_estimate"
-
-    def __init__(self, clip: float) -> None:
-        self.clip = clip
 
     def critic_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         return losses.wgan_critic_loss(real_scores, fake_scores)
 
     def generator_loss(self, fake_scores: Tensor) -> Tensor:
         return losses.wgan_generator_loss(fake_scores)
+
+
+class WGanGame(_WassersteinGame):
+    """WGAN with weight clipping (Arjovsky et al., 2017)."""
+
+    def __init__(self, clip: float) -> None:
+        self.clip = clip
 
     def after_critic_step(self, critic: torch.nn.Module) -> None:
         losses.clip_weights_(critic, self.clip)
 
 
-class WGanGPGame(Game):
+class WGanGPGame(_WassersteinGame):
     """WGAN with a gradient penalty (Gulrajani et al., 2017); no clipping."""
-
-    estimate_name = "w1_estimate"
 
     def __init__(self, weight: float) -> None:
         self.weight = weight
-
-    def critic_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
-        return losses.wgan_critic_loss(real_scores, fake_scores)
-
-    def generator_loss(self, fake_scores: Tensor) -> Tensor:
-        return losses.wgan_generator_loss(fake_scores)
 
     def regulariser(
         self,
