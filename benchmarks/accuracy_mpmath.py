@@ -1430,24 +1430,6 @@ _ZERO_CROSSING = (
     "difference of two rounded numbers of size ~1, so its absolute error is ~1e-16 however "
     "small the result; the mixed error is below 1 (backward stable)."
 )
-_HOISTED = (
-    "the f-GAN losses write each term a + b G(v) and add the constant a once to the mean "
-    "(AffineTerm.mean); for |v| << 1 the term is ~c v while a = O(1), so the error is a few ulps "
-    "of |a| (the documented claim, see the `|a|+|bḠ|` column), i.e. relative 1e-16/|v|: 1e7 "
-    "ulps at v = 1e-8, 100% below 1e-16 (exact 1e-289, computed 0). The element-wise "
-    "f* o g_f is accurate there. Fix without losing the one-pass mean: for G = exp(H) with "
-    "a = -b use b expm1(H) (neyman, squared_hellinger: 1 - mean(exp(-v)) -> "
-    "-mean(expm1(-v))); for js a core that carries the constant, log1p(expm1(v)/2)/2 for "
-    "|v| < 1 and (softplus(v) - log 2)/2 beyond (likewise for g_f with -v)."
-)
-_SOFTPLUS = (
-    "torch.nn.functional.softplus returns x itself for x > 20 (its threshold): the dropped "
-    "log1p(e^-x) is up to 2e-9, 3.5e5 ulps at |v| = 20.5, 6e4 ulps on a batch of typical scores. "
-    "Float64 only (in float32 the dropped term is below an ulp). Fix: "
-    "divergences.numeric.stable.softplus (logaddexp(x, 0), exact to rounding), or "
-    "F.softplus(x, threshold=37) in float64."
-)
-
 #: explanations printed under the tables while the entry still exceeds 4 ulps (4 mixed for the
 #: losses), keyed by (quantity or loss, divergence label); written from the measurements of the
 #: date in the report: the automatic diagnosis above them is the current state
@@ -1511,18 +1493,6 @@ NOTES: dict[tuple[str, str], str] = {
         "t < -8.99e307 and returns -inf (exact -1.9e154 at -DBL_MAX). Fix: "
         "1 - sqrt(2) sqrt(1/2 - t)."
     ),
-    ("gan_discriminator_loss", "-"): "**genuine**: " + _SOFTPLUS,
-    ("gan_generator_loss (non-saturating)", "-"): "**genuine**: " + _SOFTPLUS,
-    ("gan_generator_loss (saturating)", "-"): "**genuine**: " + _SOFTPLUS,
-    **{
-        (loss, label): "**genuine (design)**: " + _HOISTED
-        for loss in (
-            "fgan_critic_loss",
-            "fgan_generator_loss",
-            "fgan_generator_loss (alternative)",
-        )
-        for label in ("neyman", "squared_hellinger", "js")
-    },
 }
 
 

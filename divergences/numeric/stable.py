@@ -93,27 +93,62 @@ def log1mexp(x: Tensor) -> Tensor:
 def log1mexp_negexp(y: Tensor) -> Tensor:
     r""":math:`\log(1 - e^{-e^{y}})` for every real ``y``, finite where :math:`e^y` underflows.
 
+    With :math:`z = e^{y}`, the two forms of :func:`log1mexp` (Maechler 2012), each where it has
+    no cancellation,
+
     .. math::
         \operatorname{log1mexp\_negexp}(y) = \begin{cases}
-            y + \log\dfrac{-\operatorname{expm1}(-z)}{z}, \ z = e^{y} & y \le -1, \\
-            \operatorname{log1mexp}(-e^{y}) & y > -1.
+            \log(-\operatorname{expm1}(-z)) + (y - y_c) & z < \log 2, \\
+            \operatorname{log1p}(-e^{-z}) & z \ge \log 2,
         \end{cases}
+        \qquad z = e^{y_c}, \ y_c = \min(\max(y, \log t), \log M),
 
-    ``log1mexp(-exp(y))`` alone is ``log(0) = -inf`` once :math:`e^{y}` underflows (``y < -745``
-    in float64, ``y < -104`` in float32), although the value is about ``y``. In the first branch
-    ``z`` is computed from ``y`` clamped to ``[log(tiny), -1]``: below ``log(tiny)`` the
-    correction :math:`\log((1 - e^{-z})/z) \approx -z/2` is below the dtype's resolution of
-    ``y``. Both branches see safe arguments ("double where"), so no ``NaN`` reaches the gradient
-    :math:`z / \operatorname{expm1}(z)`; ``exp`` is capped in the second branch so that a huge
-    ``y`` gives ``0`` with a zero gradient.
+    (``t`` the dtype's smallest normal number, ``M`` its largest): below :math:`\log t` the
+    value is :math:`y + \log((1 - e^{-z})/z) = y` to the dtype's resolution, which the correction
+    :math:`y - y_c` supplies where :math:`e^{y}` itself would underflow (``log(0) = -inf``); above
+    :math:`\log M` the value is ``-0``.
+
+    One autograd node: the forward works in place on fresh tensors (no graph of ten element-wise
+    operations), and the derivative
+
+    .. math:: \frac{d}{dy} = \frac{z e^{-z}}{1 - e^{-z}} = \frac{z}{\operatorname{expm1}(z)}
+
+    is formed from :math:`z`, :math:`e^{-z}` and :math:`1 - e^{-z}` saved by the forward, each
+    accurate to a few ulps (``1`` for ``y -> -oo``, ``0`` once :math:`e^{-z}` underflows; never
+    ``NaN``). float16/bfloat16 are computed in float32 and rounded once.
     """
-    low = y <= -1.0
-    y_low = y.clamp(min=math.log(torch.finfo(y.dtype).tiny), max=-1.0)
-    z_low = torch.exp(y_low)
-    small = y + torch.log(-torch.expm1(-z_low) / z_low)
-    z_high = exp_capped(y.clamp_min(-1.0))
-    large = log1mexp(-z_high)
-    return torch.where(low, small, large)
+    work = _working_dtype(y)
+    value, *_ = _Log1mexpNegexp.apply(y.to(work))
+    return value.to(y.dtype)
+
+
+class _Log1mexpNegexp(torch.autograd.Function):
+    """See :func:`log1mexp_negexp` (float32 or float64 input)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(y: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        low = math.log(torch.finfo(y.dtype).tiny)
+        y_c = y.clamp(low, _log_max(y.dtype))
+        z = torch.exp(y_c)
+        neg_z = torch.neg(z)
+        exp_neg_z = torch.exp(neg_z)
+        one_minus = neg_z.expm1_().neg_()  # 1 - e^{-z}, accurate for small z
+        near = torch.log(one_minus).add_(y_c.sub_(y).neg_())
+        far = torch.neg(exp_neg_z).log1p_()
+        return torch.where(z < _LN2, near, far), z, exp_neg_z, one_minus
+
+    @staticmethod
+    def setup_context(ctx: object, inputs: tuple[Tensor], output: tuple[Tensor, ...]) -> None:
+        _, z, exp_neg_z, one_minus = output
+        ctx.save_for_backward(z, exp_neg_z, one_minus)  # type: ignore[attr-defined]
+        ctx.mark_non_differentiable(z, exp_neg_z, one_minus)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def backward(ctx: object, grad: Tensor, *_: Tensor) -> Tensor:
+        z, exp_neg_z, one_minus = ctx.saved_tensors  # type: ignore[attr-defined]
+        return z * exp_neg_z / one_minus * grad
 
 
 def _exp_cap(dtype: torch.dtype) -> float:
