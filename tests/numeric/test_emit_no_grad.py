@@ -22,6 +22,7 @@ def test_first_emission_under_no_grad() -> None:
     v_fake = torch.tensor([-7.0, 0.0, 1.0], dtype=torch.float64)
     with torch.no_grad():
         value = losses.fgan_critic_loss(d, v_real, v_fake)
+
     # f*(t) = sup_u (t u - 3 (u - 1)^2) = t + t^2/12 for t >= -6, else -3 (maximiser at u = 0)
     def conjugate(t: float) -> float:
         return t + t * t / 12 if t >= -6 else -3.0

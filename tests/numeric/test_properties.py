@@ -334,8 +334,12 @@ def test_bounds_are_attained_on_disjoint_supports() -> None:
     assert float(dv.squared_hellinger(p, q)) == pytest.approx(2.0, rel=1e-15)
 
 
-_P_ULP = ("0x1.946b569756074p-2", "0x1.2f399b2d59a0cp-1", "0x1.78fcf8d5b528ap-7",
-          "0x1.598b47490df4dp-10")
+_P_ULP = (
+    "0x1.946b569756074p-2",
+    "0x1.2f399b2d59a0cp-1",
+    "0x1.78fcf8d5b528ap-7",
+    "0x1.598b47490df4dp-10",
+)
 _Q_ULP = ("0x1.946b569756075p-2", *_P_ULP[1:])
 
 

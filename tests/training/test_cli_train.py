@@ -8,8 +8,22 @@ import pytest
 
 from gan_theory.cli import main
 
-TINY = ["--batch-size", "32", "--hidden", "16", "--depth", "2", "--eval-samples", "200",
-        "--threads", "1", "--no-progress", "--no-plots", "--log-every", "2"]
+TINY = [
+    "--batch-size",
+    "32",
+    "--hidden",
+    "16",
+    "--depth",
+    "2",
+    "--eval-samples",
+    "200",
+    "--threads",
+    "1",
+    "--no-progress",
+    "--no-plots",
+    "--log-every",
+    "2",
+]
 
 
 def _error(capsys, argv: list[str]) -> str:
@@ -28,8 +42,10 @@ def _error(capsys, argv: list[str]) -> str:
         (["--model", "fgan"], "--model fgan needs --divergence"),
         (["--model", "gan", "--divergence", "kl"], "only used by --model fgan"),
         (["--model", "wgan", "--divergence-param", "alpha=0.5"], "only used by --model fgan"),
-        (["--model", "fgan", "--divergence", "alpha", "--divergence-param", "alpha=1"],
-         "alpha must not be 0 or 1"),
+        (
+            ["--model", "fgan", "--divergence", "alpha", "--divergence-param", "alpha=1"],
+            "alpha must not be 0 or 1",
+        ),
         (["--model", "gan", "--steps", "0"], "argument --steps: must be > 0, got 0"),
         (["--model", "gan", "--steps", "-3"], "argument --steps: must be > 0"),
         (["--model", "gan", "--steps", "many"], "argument --steps: expected an integer"),
@@ -37,8 +53,22 @@ def _error(capsys, argv: list[str]) -> str:
         (["--model", "gan-ns", "--data", "digits-inverted"], "for model 'cyclegan' only"),
         (["--model", "gan", "--generator", "conv"], "generator 'conv' needs image data"),
         (["--model", "wgan", "--lr-d", "-1"], "lr_d must be a finite number > 0"),
-        (["--model", "fgan", "--divergence", "kl", "--data", "bimodal-1d", "--generator",
-          "gaussian", "--gaussian-init", "0", "-1"], "gaussian_init must be (mean, scale)"),
+        (
+            [
+                "--model",
+                "fgan",
+                "--divergence",
+                "kl",
+                "--data",
+                "bimodal-1d",
+                "--generator",
+                "gaussian",
+                "--gaussian-init",
+                "0",
+                "-1",
+            ],
+            "gaussian_init must be (mean, scale)",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(capsys, argv: list[str], message: str) -> None:
@@ -63,9 +93,24 @@ def test_run_then_resume(capsys, tmp_path) -> None:
 
 
 def test_fgan_with_a_parameter(capsys, tmp_path) -> None:
-    argv = ["train", "--model", "fgan", "--divergence", "alpha", "--divergence-param",
-            "alpha=0.5", "--data", "bimodal-1d", "--generator", "gaussian", "--steps", "2",
-            "--out", str(tmp_path), *TINY]
+    argv = [
+        "train",
+        "--model",
+        "fgan",
+        "--divergence",
+        "alpha",
+        "--divergence-param",
+        "alpha=0.5",
+        "--data",
+        "bimodal-1d",
+        "--generator",
+        "gaussian",
+        "--steps",
+        "2",
+        "--out",
+        str(tmp_path),
+        *TINY,
+    ]
     assert main(argv) == 0
     assert "alpha_estimate" in (tmp_path / "metrics.csv").read_text().splitlines()[0] or (
         "alpha(alpha=1/2)_estimate" in (tmp_path / "metrics.csv").read_text()
@@ -73,7 +118,19 @@ def test_fgan_with_a_parameter(capsys, tmp_path) -> None:
 
 
 def test_divergence_exits_1(capsys, tmp_path) -> None:
-    argv = ["train", "--model", "gan-ns", "--lr-d", "1e38", "--lr-g", "1e38", "--steps", "50",
-            "--out", str(tmp_path), *TINY]
+    argv = [
+        "train",
+        "--model",
+        "gan-ns",
+        "--lr-d",
+        "1e38",
+        "--lr-g",
+        "1e38",
+        "--steps",
+        "50",
+        "--out",
+        str(tmp_path),
+        *TINY,
+    ]
     assert main(argv) == 1
     assert "training diverged at step" in capsys.readouterr().err

@@ -125,8 +125,18 @@ def test_ring_and_square_lie_on_their_curves() -> None:
     square = Square(half=1.0, noise=0.0).sample(1000, _gen(0))
     assert torch.allclose(square.abs().max(dim=1).values, torch.ones(1000), atol=1e-6)
     # uniform over the four sides
-    sides = torch.stack([square[:, 1] < -0.999, square[:, 0] > 0.999, square[:, 1] > 0.999,
-                         square[:, 0] < -0.999]).float().mean(dim=1)
+    sides = (
+        torch.stack(
+            [
+                square[:, 1] < -0.999,
+                square[:, 0] > 0.999,
+                square[:, 1] > 0.999,
+                square[:, 0] < -0.999,
+            ]
+        )
+        .float()
+        .mean(dim=1)
+    )
     assert torch.allclose(sides, torch.full((4,), 0.25), atol=0.05)
 
 
@@ -148,8 +158,9 @@ def test_mixture_draws_components_with_their_weights(weights) -> None:
     # equal weights are drawn with randint, others with multinomial: both must follow the weights
     mixture = GaussianMixture([-10.0, 0.0, 10.0], std=0.1, weights=weights)
     x = mixture.sample(30_000, _gen(0))[:, 0]
-    shares = torch.stack([(x < -5).float().mean(), (x.abs() < 5).float().mean(),
-                          (x > 5).float().mean()])
+    shares = torch.stack(
+        [(x < -5).float().mean(), (x.abs() < 5).float().mean(), (x > 5).float().mean()]
+    )
     expected = mixture.modes.weights
     # binomial standard error at n = 30000 is below 0.003
     assert torch.allclose(shares, expected, atol=0.012)

@@ -26,10 +26,33 @@ def _torchrun(args: list[str], timeout: float = 240) -> subprocess.CompletedProc
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     env["OMP_NUM_THREADS"] = "1"
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
-        "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-        "-m", "gan_theory.cli", "train", "--threads", "1", "--no-progress", "--no-plots",
-        "--batch-size", "32", "--hidden", "16", "--depth", "2", "--eval-samples", "200", *args,
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        "1",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        "-m",
+        "gan_theory.cli",
+        "train",
+        "--threads",
+        "1",
+        "--no-progress",
+        "--no-plots",
+        "--batch-size",
+        "32",
+        "--hidden",
+        "16",
+        "--depth",
+        "2",
+        "--eval-samples",
+        "200",
+        *args,
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -42,8 +65,7 @@ def _summary(out: Path) -> dict:
 
 def test_two_processes_end_with_identical_parameters(tmp_path) -> None:
     out = tmp_path / "run"
-    done = _torchrun(["--model", "wgan-gp", "--steps", "6", "--log-every", "3",
-                      "--out", str(out)])
+    done = _torchrun(["--model", "wgan-gp", "--steps", "6", "--log-every", "3", "--out", str(out)])
     summary = _summary(out)
     assert summary["world_size"] == 2 and summary["steps"] == 6
     assert len(summary["rank_digests"]) == 2 and summary["ranks_identical"]

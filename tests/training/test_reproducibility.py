@@ -61,6 +61,7 @@ def test_resume_after_a_crash_ends_bitwise_equal(tmp_path, monkeypatch, model: s
 
     # Crash during step 8: the last checkpoint is from step 5, mid logging interval.
     step_of_loop = type(Trainer(config).loop).train_step
+
     def crashing(self, ctx):
         if ctx.step == 8:
             raise _Interrupted
@@ -157,8 +158,9 @@ class _PoisonedRing(Dataset):
 
 def test_non_finite_loss_stops_with_a_clear_error(tmp_path) -> None:
     # gan-ns: one data draw per step (evaluations use the data set too: 1 at step 0)
-    config = tiny("gan-ns", data=_PoisonedRing(healthy=1 + 6), steps=20, checkpoint_every=3,
-                  log_every=100)
+    config = tiny(
+        "gan-ns", data=_PoisonedRing(healthy=1 + 6), steps=20, checkpoint_every=3, log_every=100
+    )
     with pytest.raises(TrainingDivergedError) as info:
         train(config, out=tmp_path)
     error = info.value
@@ -177,8 +179,11 @@ def test_non_finite_check_runs_before_the_update(monkeypatch) -> None:
     config = tiny("wgan-gp", steps=3)
     trainer = Trainer(config)
     before = {k: v.clone() for k, v in trainer.loop.nets["critic"].state_dict().items()}
-    monkeypatch.setattr(trainer.loop.game, "critic_loss",
-                        lambda real, fake: (real.mean() - fake.mean()) * float("nan"))
+    monkeypatch.setattr(
+        trainer.loop.game,
+        "critic_loss",
+        lambda real, fake: (real.mean() - fake.mean()) * float("nan"),
+    )
     with pytest.raises(TrainingDivergedError, match="step 1: loss_d = nan"):
         trainer.run()
     after = trainer.loop.nets["critic"].state_dict()

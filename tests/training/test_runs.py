@@ -95,8 +95,15 @@ def test_paper_defaults_for_wgan_and_wgan_gp() -> None:
 
 def test_outputs_written(tmp_path) -> None:
     train(tiny("gan-ns", plots=True), out=tmp_path)
-    for name in ("checkpoint.pt", "metrics.csv", "metrics.json", "summary.json",
-                 "samples.png", "losses.png", "metrics.png"):
+    for name in (
+        "checkpoint.pt",
+        "metrics.csv",
+        "metrics.json",
+        "summary.json",
+        "samples.png",
+        "losses.png",
+        "metrics.png",
+    ):
         assert (tmp_path / name).is_file(), name
     csv_lines = (tmp_path / "metrics.csv").read_text().splitlines()
     assert csv_lines[0].startswith("step,") and len(csv_lines) == 4
