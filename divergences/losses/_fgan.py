@@ -130,13 +130,13 @@ def fgan_critic_loss(d: FDivergence | str, v_real: Tensor, v_fake: Tensor) -> Te
     check_compatible(("v_real", v_real), ("v_fake", v_fake))
     real_term, fake_term = _terms(d)
     vr, vf = _work(v_real), _work(v_fake)
-    fake, real = fake_term.mean(vf), real_term.mean(vr)
     if _may_cancel_infinities(real_term, fake_term):
         # both means may overflow to the same infinity: the larger one decides the sign
-        fake_wins = fake_term.log_magnitude(vf) >= real_term.log_magnitude(vr)
-        loss = _Difference.apply(fake, real, fake_wins)
+        fake, log_fake = fake_term.mean_and_log_magnitude(vf)
+        real, log_real = real_term.mean_and_log_magnitude(vr)
+        loss = _Difference.apply(fake, real, log_fake >= log_real)
     else:
-        loss = fake - real
+        loss = fake_term.mean(vf) - real_term.mean(vr)
     return loss.to(v_real.dtype)
 
 

@@ -158,9 +158,19 @@ class AffineTerm:
         elif self.kind == "softplus_centred":
             out = _MeanCentredSoftplus.apply(self.log_core(v).reshape(-1))
         else:
-            out = _MeanExp.apply(self.log_core(v).reshape(-1), self.kind == "expm1")
-        if self.factor != 1.0:
-            out = out * self.factor
+            out, _ = _MeanExp.apply(self.log_core(v).reshape(-1), self.kind == "expm1")
+        return self._affine(out)
+
+    def mean_and_log_magnitude(self, v: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`mean` and :meth:`log_magnitude` from one pass over the data (the core must be
+        exponential; the log-magnitude is meaningful where the mean overflows)."""
+        if self.log_core is None or not self.exponential:
+            raise ValueError("log_magnitude needs a core of the form exp(H) or expm1(H)")
+        out, log_mean = _MeanExp.apply(self.log_core(v).reshape(-1), self.kind == "expm1")
+        return self._affine(out), log_mean + math.log(abs(self.factor))
+
+    def _affine(self, mean_core: Tensor) -> Tensor:
+        out = mean_core * self.factor if self.factor != 1.0 else mean_core
         return out + self.constant if self.constant != 0.0 else out
 
     @property
@@ -194,31 +204,41 @@ class _MeanExp(torch.autograd.Function):
     In the usual case :math:`s = 0` the sum is the direct one, so the
     ``expm1`` form keeps its relative accuracy next to :math:`h = 0`. The choice is arithmetic, not
     a branch: no host synchronisation. The gradient :math:`e^{h_i - \log N}` is computed per
-    element (finite where it is representable, never ``0 * inf``).
+    element (finite where it is representable, never ``0 * inf``). The second output,
+    :math:`s + \log \frac1N \sum_i e^{h_i - s}` (``log1p`` of the shifted ``expm1`` mean), is the
+    logarithm of the mean where it overflows (not differentiable; see
+    :meth:`AffineTerm.mean_and_log_magnitude`).
     """
 
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(h: Tensor, minus_one: bool) -> Tensor:
+    def forward(h: Tensor, minus_one: bool) -> tuple[Tensor, Tensor]:
         limit = _direct_limit(h)
         top = torch.finfo(h.dtype).max
-        shift = (h.amax(-1, keepdim=True) - limit).clamp(0.0, top)
-        scale = torch.exp(shift[..., 0])
+        shift = (h.amax(-1, keepdim=True) - limit).clamp(0.0, top)[..., 0]
+        scale = torch.exp(shift)
         if minus_one:
-            mean = torch.sub(h, shift).expm1_().mean(-1) * scale + torch.expm1(shift[..., 0])
+            shifted = torch.sub(h, shift.unsqueeze(-1)).expm1_().mean(-1)
+            mean = shifted * scale + torch.expm1(shift)
+            log_mean = shift + torch.log1p(shifted)
         else:
-            mean = torch.sub(h, shift).exp_().mean(-1) * scale
+            shifted = torch.sub(h, shift.unsqueeze(-1)).exp_().mean(-1)
+            mean = shifted * scale
+            log_mean = shift + torch.log(shifted)
         # e^s = inf: the mean is at least e^{max h}/N, also inf (h - s may have lost all its
         # digits to the rounding of s, e.g. 0 for h = 1e300, so the product can be 0 * inf)
-        return torch.where(torch.isinf(scale), math.inf, mean)
+        return torch.where(torch.isinf(scale), math.inf, mean), log_mean
 
     @staticmethod
-    def setup_context(ctx: object, inputs: tuple[Tensor, bool], output: Tensor) -> None:
+    def setup_context(
+        ctx: object, inputs: tuple[Tensor, bool], output: tuple[Tensor, Tensor]
+    ) -> None:
         ctx.save_for_backward(inputs[0])  # type: ignore[attr-defined]
+        ctx.mark_non_differentiable(output[1])  # type: ignore[attr-defined]
 
     @staticmethod
-    def backward(ctx: object, grad: Tensor) -> tuple[Tensor, None]:
+    def backward(ctx: object, grad: Tensor, _: Tensor) -> tuple[Tensor, None]:
         (h,) = ctx.saved_tensors  # type: ignore[attr-defined]
         slope = torch.sub(h, math.log(h.shape[-1])).exp_()
         return slope.mul_(grad.unsqueeze(-1)), None
