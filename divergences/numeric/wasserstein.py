@@ -26,8 +26,8 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from types import ModuleType
 
-import ot
 import torch
 from torch import Tensor
 
@@ -182,7 +182,7 @@ def wasserstein_nd(
     with warnings.catch_warnings():
         # The result code is checked below and turned into an exception.
         warnings.filterwarnings("ignore", message="numItermax reached")
-        cost, log = ot.emd2(a, b, ground_cost, numItermax=max_iterations, log=True)
+        cost, log = _pot().emd2(a, b, ground_cost, numItermax=max_iterations, log=True)
     if log["result_code"] != _EMD_OPTIMAL:
         raise RuntimeError(
             "wasserstein_nd: the network simplex stopped before optimality "
@@ -300,6 +300,14 @@ def _wasserstein_1d_cost(
     x_terms = (x_widths * _abs_pow(x_gaps, p)).sum(dim=-1)
     y_terms = (y_widths * _abs_pow(y_gaps, p)).sum(dim=-1)
     return x_terms + y_terms
+
+
+def _pot() -> ModuleType:
+    """POT, imported on first use: it pulls in scipy.sparse and sklearn (about 2 s per process),
+    which every ``import divergences`` would otherwise pay."""
+    import ot
+
+    return ot
 
 
 def _prepend_zero(cdf: Tensor) -> Tensor:
