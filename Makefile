@@ -28,7 +28,10 @@ report: venv
 	$(BIN)/gan-theory report --out report
 
 bench: venv
-	$(BIN)/python -m pytest benchmarks --benchmark-only -q -o python_files='bench_*.py'
+	mkdir -p .benchmarks
+	$(BIN)/python -m pytest benchmarks --benchmark-only -q -o python_files='bench_*.py' \
+		--benchmark-json=.benchmarks/latest.json
+	$(BIN)/python -m benchmarks.ratios .benchmarks/latest.json
 
 lint: venv
 	$(BIN)/ruff check divergences gan_theory tests benchmarks
