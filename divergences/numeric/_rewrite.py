@@ -485,6 +485,57 @@ def _exp_factored(expr: sp.Expr, var: sp.Symbol | None) -> list[sp.Expr]:
     return out
 
 
+def _centred_logs(expr: sp.Expr, var: sp.Symbol | None) -> list[sp.Expr]:
+    r"""``expr`` with each :math:`\log R(w)`, ``R`` a rational function of :math:`w = e^{\pm g x}`
+    (``g`` the greatest common divisor of the exponentials' rates), written centred at ``x = 0``:
+
+    .. math::
+
+        \log R(w) = \log R(1) + \operatorname{log1p}\Big(\frac{R(w) - R(1)}{R(1)}\Big),
+        \qquad R(1) > 0,
+
+    with the difference factored (it has the factor :math:`w - 1`, which the stabiliser prints as
+    :math:`\operatorname{expm1}(\pm g x)`). The value is then exact to rounding next to
+    ``x = 0``, where :math:`\log R(w)` is the logarithm of a number close to :math:`R(1)`.
+    ``js_weighted(3/10)``'s conjugate :math:`\tfrac{7}{10}\log\frac{-7}{3 e^{10t/3} - 10}`
+    becomes :math:`\tfrac{7}{10}\operatorname{log1p}\big(\frac{-3 (e^{10t/3} - 1)}{3 e^{10t/3} -
+    10}\big)`; with the rate's denominator as the unit instead (:func:`_exp_factored`),
+    ``factor`` splits :math:`w^{10} - 1` into five factors and their rounding errors.
+    """
+    if var is None:
+        return []
+    exponentials = [e for e in expr.atoms(sp.exp) if var in e.free_symbols]
+    logs = [g for g in expr.atoms(sp.log) if var in g.free_symbols]
+    if not exponentials or not logs:
+        return []
+    rates = {}
+    for e in exponentials:
+        rate = sp.simplify(e.args[0] / var)
+        if not rate.is_Rational or rate == 0:
+            return []
+        rates[e] = rate
+    unit = functools.reduce(sp.gcd, [abs(c) for c in rates.values()])
+    w = sp.Symbol("_w", positive=True)
+    out = []
+    for sign in (1, -1):
+        replaced = expr.xreplace({e: w ** (sign * c / unit) for e, c in rates.items()})
+        if var in replaced.free_symbols:
+            return []
+        centred = {}
+        for lg in replaced.atoms(sp.log):
+            arg = lg.args[0]
+            if w not in arg.free_symbols or not arg.is_rational_function(w):
+                continue
+            at_one = sp.simplify(arg.subs(w, 1))
+            if not (at_one.is_number and at_one.is_positive):
+                continue
+            centred[lg] = sp.log(at_one) + log1p(sp.factor(sp.cancel((arg - at_one) / at_one)))
+        if centred:
+            form = replaced.xreplace(centred)
+            out.append(form.xreplace({w: sp.exp(sign * unit * var)}))
+    return out
+
+
 def _is_proper_rational(expr: sp.Expr, var: sp.Symbol) -> bool:
     """A ratio of polynomials in ``var`` (not a polynomial)."""
     try:
@@ -504,6 +555,7 @@ def candidate_forms(
     if root_factored is not None:
         sources.append((root_factored, None))
     sources += [(form, None) for form in _exp_factored(expr, var)]
+    sources += [(form, None) for form in _centred_logs(expr, var)]
     if var is not None and _is_proper_rational(expr, var):
         # polynomial part + partial fractions: (u - 1)^2/(u + 1) = u - 3 + 4/(u + 1) does not
         # overflow in the square for u > 1e154
