@@ -451,6 +451,22 @@ def _root_factored(expr: sp.Expr, var: sp.Symbol | None, region: sp.Set | None) 
     return factored.subs(w, var ** sp.Rational(1, common))
 
 
+def _exponential_rates(expr: sp.Expr, var: sp.Symbol | None) -> dict[sp.Expr, sp.Rational]:
+    """``{exp(c var): c}`` for the exponentials of ``expr`` in ``var``; empty unless every one
+    has a nonzero rational rate ``c``."""
+    if var is None:
+        return {}
+    rates = {}
+    for e in expr.atoms(sp.exp):
+        if var not in e.free_symbols:
+            continue
+        rate = sp.simplify(e.args[0] / var)
+        if not rate.is_Rational or rate == 0:
+            return {}
+        rates[e] = rate
+    return rates
+
+
 def _exp_factored(expr: sp.Expr, var: sp.Symbol | None) -> list[sp.Expr]:
     r"""``expr`` factored as a rational function of :math:`w = e^{\pm x/L}` when every
     exponential in it is :math:`e^{c x}` with a rational ``c`` (``L`` their common denominator).
@@ -461,15 +477,7 @@ def _exp_factored(expr: sp.Expr, var: sp.Symbol | None) -> list[sp.Expr]:
     Both signs of the exponent are tried (the one matching the exponentials' signs does not
     overflow).
     """
-    if var is None:
-        return []
-    exponentials = [e for e in expr.atoms(sp.exp) if var in e.free_symbols]
-    rates = {}
-    for e in exponentials:
-        rate = sp.simplify(e.args[0] / var)
-        if not rate.is_Rational or rate == 0:
-            return []
-        rates[e] = rate
+    rates = _exponential_rates(expr, var)
     if not rates:
         return []
     common = math.lcm(*[int(c.q) for c in rates.values()])
@@ -502,18 +510,9 @@ def _centred_logs(expr: sp.Expr, var: sp.Symbol | None) -> list[sp.Expr]:
     10}\big)`; with the rate's denominator as the unit instead (:func:`_exp_factored`),
     ``factor`` splits :math:`w^{10} - 1` into five factors and their rounding errors.
     """
-    if var is None:
+    rates = _exponential_rates(expr, var)
+    if not rates or not any(var in g.free_symbols for g in expr.atoms(sp.log)):
         return []
-    exponentials = [e for e in expr.atoms(sp.exp) if var in e.free_symbols]
-    logs = [g for g in expr.atoms(sp.log) if var in g.free_symbols]
-    if not exponentials or not logs:
-        return []
-    rates = {}
-    for e in exponentials:
-        rate = sp.simplify(e.args[0] / var)
-        if not rate.is_Rational or rate == 0:
-            return []
-        rates[e] = rate
     unit = functools.reduce(sp.gcd, [abs(c) for c in rates.values()])
     w = sp.Symbol("_w", positive=True)
     out = []
