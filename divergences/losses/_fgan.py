@@ -14,7 +14,12 @@ functions of :mod:`divergences.numeric.emit`: :math:`f^* \circ g_f` is composed 
 *symbolically* (e.g. :math:`e^{v-1}` for ``kl``, :math:`\operatorname{softplus}(v)` for ``gan``),
 so no conjugate is ever applied to a rounded or saturated activation. Each term is written
 :math:`a + b\, G(v)` and its mean as :math:`a + b\, \overline{G(v)}`: the constant is added once,
-and the mean is accurate to a few ulps of :math:`|a| + |b \overline{G}|`.
+and the mean is accurate to a few ulps of :math:`|a| + |b \overline{G}|`. Where the constant would
+cancel (terms that vanish at ``v = 0``: ``1 - e^{-v}`` for ``neyman`` and ``squared_hellinger``,
+``(softplus(v) - log 2)/2`` for ``js``) it is carried inside the core instead (``expm1``, a
+centred softplus; :class:`~divergences.numeric.emit.AffineTerm`), so the loss keeps its relative
+accuracy next to ``v = 0``. Means of exponentials are formed in one pass with a shift that keeps
+them finite whenever they are representable.
 
 Inputs in float16/bfloat16 are computed in float32 and the loss is rounded once to the input
 dtype; losses and gradients are free of NaN for raw scores up to :math:`|v| = 10^4` and finite
