@@ -1440,13 +1440,10 @@ NOTES: dict[tuple[str, str], str] = {
         "for u >= 2 the emitted form 2u - 4 sqrt(u) + 2 cancels (0.34 at u = 2 from terms of "
         "size 5.7): 9 ulps, mixed 1.6; 2 (u - 1)^2 / (sqrt(u) + 1)^2 has no cancellation."
     ),
-    ("generator", "js_weighted(3/10)"): (
-        "**genuine**: f(1) = 7.8e-18 instead of 0, and 4.5e7 mixed at 1 - 1.5e-8. The emitted "
-        "branch for u >= 1/2 has log1p(0.3 u - 0.3 - 1.1e-17): the double-double constant "
-        "-3/10 = -0.3 - 1.1e-17 is added exactly, but 0.3 u multiplies u by the rounded 0.3 "
-        "(too small by 1.1e-17), so at u = 1 the argument is -1.1e-17 instead of 0. Fix: "
-        "factor the parameter, log1p(0.3 (u - 1)) (rounding of 0.3 is then relative), or let "
-        "the printer split only constants that are not multiplied by the variable."
+    ("generator", "js_weighted(3/10)"): _DOUBLE_ZERO
+    + (
+        " (The emitted branch keeps the parameter factored, log1p(0.3 (u - 1)): with "
+        "0.3 u - 0.3 - 1.1e-17 it was 7.8e-18 at u = 1, fixed.)"
     ),
     ("conjugate", "reverse_kl"): "f*(t) = -1 - log(-t) at t = -1/e: " + _ZERO_CROSSING,
     ("optimal_critic", "kl"): "T*(r) = 1 + log r at r = 1/e: " + _ZERO_CROSSING,
@@ -1478,11 +1475,10 @@ NOTES: dict[tuple[str, str], str] = {
         "is within 2.3 ulps); a double-double b would remove it."
     ),
     ("conjugate", "js_weighted(3/10)"): (
-        "two effects. Next to the pole at the domain's end t = -0.3 log 0.3 the function blows "
-        "up (κ = 2.5e14 at the last float inside): mixed 0.2. For t -> -oo the value tends to "
-        "the constant 0.7 log 0.7 and the emitted form, 0.7 log1p(-0.3 x (a product of eight "
-        "rounded exponentials) / expm1(...)), carries up to 8 ulps where κ ~ 0: a small "
-        "algorithmic loss; -0.7 log1p(-0.3 expm1(t/0.3) / 0.7) would be within ~2 ulps."
+        "next to the pole at the domain's end t = -0.3 log 0.3 the function blows up (κ = 2.5e14 "
+        "at the last float inside): mixed 0.2, the input's rounding. Elsewhere the emitted form "
+        "is centred at t = 0, 0.7 log1p(-0.3 expm1(10t/3) / expm1(10t/3 - log(10/3))), within 4 "
+        "ulps (it was 0.7 log1p of a product of eight rounded exponentials, 8.2 ulps at t = -5)."
     ),
     ("conjugate", "alpha(1/2)"): (
         "**genuine** (extreme inputs only): 2t/(2 - t) overflows in 2t for t < -8.99e307 and "
