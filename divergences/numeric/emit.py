@@ -145,6 +145,9 @@ class AffineTerm:
     core: Callable[[Tensor], Tensor]
     log_core: Callable[[Tensor], Tensor] | None = None
     kind: str | None = None
+    #: ``kind == "exp"``: :math:`H` = ``log_core(v) + log_offset``, the constant applied inside the
+    #: one-pass mean (``kl``'s :math:`e^{v - 1}` needs no pass to form :math:`v - 1`)
+    log_offset: float = 0.0
 
     def __call__(self, v: Tensor) -> Tensor:
         out = self.core(v)
@@ -158,7 +161,8 @@ class AffineTerm:
         elif self.kind == "softplus_centred":
             out = _MeanCentredSoftplus.apply(self.log_core(v).reshape(-1))
         else:
-            out, _ = _MeanExp.apply(self.log_core(v).reshape(-1), self.kind == "expm1")
+            h = self.log_core(v).reshape(-1)
+            out, _ = _MeanExp.apply(h, self.kind == "expm1", self.log_offset)
         return self._affine(out)
 
     def mean_and_log_magnitude(self, v: Tensor) -> tuple[Tensor, Tensor]:
@@ -166,7 +170,8 @@ class AffineTerm:
         exponential; the log-magnitude is meaningful where the mean overflows)."""
         if self.log_core is None or not self.exponential:
             raise ValueError("log_magnitude needs a core of the form exp(H) or expm1(H)")
-        out, log_mean = _MeanExp.apply(self.log_core(v).reshape(-1), self.kind == "expm1")
+        h = self.log_core(v).reshape(-1)
+        out, log_mean = _MeanExp.apply(h, self.kind == "expm1", self.log_offset)
         return self._affine(out), log_mean + math.log(abs(self.factor))
 
     def _affine(self, mean_core: Tensor) -> Tensor:
@@ -184,12 +189,14 @@ class AffineTerm:
         if self.log_core is None or not self.exponential:
             raise ValueError("log_magnitude needs a core of the form exp(H) or expm1(H)")
         h = self.log_core(v).reshape(-1)
-        return torch.logsumexp(h, 0) + (math.log(abs(self.factor)) - math.log(h.numel()))
+        offset = self.log_offset + math.log(abs(self.factor)) - math.log(h.numel())
+        return torch.logsumexp(h, 0) + offset
 
 
 class _MeanExp(torch.autograd.Function):
     r""":math:`\frac1N \sum_i e^{h_i}` (or :math:`\frac1N \sum_i \operatorname{expm1}(h_i)`) over
-    the last dimension, finite whenever it is representable, in one pass over the data:
+    the last dimension, finite whenever it is representable, in one pass over the data (with
+    ``offset`` ``c``, :math:`\frac1N \sum_i e^{h_i + c}`: ``h + c`` is formed in that same pass):
 
     .. math::
 
@@ -213,17 +220,17 @@ class _MeanExp(torch.autograd.Function):
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(h: Tensor, minus_one: bool) -> tuple[Tensor, Tensor]:
+    def forward(h: Tensor, minus_one: bool, offset: float = 0.0) -> tuple[Tensor, Tensor]:
         limit = _direct_limit(h)
         top = torch.finfo(h.dtype).max
-        shift = (h.amax(-1, keepdim=True) - limit).clamp(0.0, top)[..., 0]
+        shift = (h.amax(-1, keepdim=True) + offset - limit).clamp(0.0, top)[..., 0]
         scale = torch.exp(shift)
-        if minus_one:
+        if minus_one:  # (offset 0, see AffineTerm.log_offset)
             shifted = torch.sub(h, shift.unsqueeze(-1)).expm1_().mean(-1)
             mean = shifted * scale + torch.expm1(shift)
             log_mean = shift + torch.log1p(shifted)
         else:
-            shifted = torch.sub(h, shift.unsqueeze(-1)).exp_().mean(-1)
+            shifted = torch.sub(h, (shift - offset).unsqueeze(-1)).exp_().mean(-1)
             mean = shifted * scale
             log_mean = shift + torch.log(shifted)
         # e^s = inf: the mean is at least e^{max h}/N, also inf (h - s may have lost all its
@@ -232,16 +239,17 @@ class _MeanExp(torch.autograd.Function):
 
     @staticmethod
     def setup_context(
-        ctx: object, inputs: tuple[Tensor, bool], output: tuple[Tensor, Tensor]
+        ctx: object, inputs: tuple[Tensor, bool, float], output: tuple[Tensor, Tensor]
     ) -> None:
         ctx.save_for_backward(inputs[0])  # type: ignore[attr-defined]
+        ctx.offset = inputs[2] if len(inputs) > 2 else 0.0  # type: ignore[attr-defined]
         ctx.mark_non_differentiable(output[1])  # type: ignore[attr-defined]
 
     @staticmethod
-    def backward(ctx: object, grad: Tensor, _: Tensor) -> tuple[Tensor, None]:
+    def backward(ctx: object, grad: Tensor, _: Tensor) -> tuple[Tensor, None, None]:
         (h,) = ctx.saved_tensors  # type: ignore[attr-defined]
-        slope = torch.sub(h, math.log(h.shape[-1])).exp_()
-        return slope.mul_(grad.unsqueeze(-1)), None
+        slope = torch.sub(h, math.log(h.shape[-1]) - ctx.offset).exp_()  # type: ignore[attr-defined]
+        return slope.mul_(grad.unsqueeze(-1)), None, None
 
 
 class _MeanCentredSoftplus(torch.autograd.Function):
@@ -369,10 +377,15 @@ class Emitted:
         a, b, core = _affine_split(*split)
         _, core_fn = compile_pieces(((core, sp.Reals),), v, f"{quantity}_core")
         kind, inner = _core_kind(core)
-        log_core = None
+        log_core, log_offset = None, 0.0
         if inner is not None:
+            if kind == "exp":  # e^{H + c}: c applied inside the mean (AffineTerm.log_offset)
+                offset, inner = inner.as_independent(v, as_Add=True)
+                if inner == 0:
+                    inner, offset = offset, sp.S.Zero
+                log_offset = float(offset)
             _, log_core = compile_pieces(((inner, sp.Reals),), v, f"{quantity}_log_core")
-        return AffineTerm(float(a), float(b), core_fn, log_core, kind)
+        return AffineTerm(float(a), float(b), core_fn, log_core, kind, log_offset)
 
     # -- limits and the perspective -------------------------------------------------------------
     @cached_property
