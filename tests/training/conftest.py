@@ -12,6 +12,22 @@ import pytest
 
 from gan_theory.training import TrainConfig
 
+#: the command-line counterpart of :func:`tiny` (``gan-theory train`` arguments)
+TINY_CLI = [
+    "--batch-size",
+    "32",
+    "--hidden",
+    "16",
+    "--depth",
+    "2",
+    "--eval-samples",
+    "200",
+    "--threads",
+    "1",
+    "--no-progress",
+    "--no-plots",
+]
+
 
 def tiny(model: str, **overrides: Any) -> TrainConfig:
     """A few-step configuration of ``model`` with small nets and batches."""

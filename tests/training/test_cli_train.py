@@ -8,22 +8,9 @@ import pytest
 
 from gan_theory.cli import main
 
-TINY = [
-    "--batch-size",
-    "32",
-    "--hidden",
-    "16",
-    "--depth",
-    "2",
-    "--eval-samples",
-    "200",
-    "--threads",
-    "1",
-    "--no-progress",
-    "--no-plots",
-    "--log-every",
-    "2",
-]
+from .conftest import TINY_CLI
+
+TINY = [*TINY_CLI, "--log-every", "2"]
 
 
 def _error(capsys, argv: list[str]) -> str:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import TINY_CLI
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,18 +42,7 @@ def _torchrun(args: list[str], timeout: float = 240) -> subprocess.CompletedProc
         "-m",
         "gan_theory.cli",
         "train",
-        "--threads",
-        "1",
-        "--no-progress",
-        "--no-plots",
-        "--batch-size",
-        "32",
-        "--hidden",
-        "16",
-        "--depth",
-        "2",
-        "--eval-samples",
-        "200",
+        *TINY_CLI,
         *args,
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
