@@ -23,9 +23,9 @@ with :math:`0 \log 0 = 0`, :math:`0 f(0/0) = 0` and ``+inf`` where the divergenc
 (``p > 0 = q`` for ``kl``, ``pearson`` and ``jeffrey``, ``q > 0 = p`` for ``reverse_kl``,
 ``neyman`` and ``jeffrey``). Each singular subexpression is evaluated on a masked argument
 ("double where"), so neither values nor gradients are ``NaN``; the gradient at a zero
-probability is the one of the finite branch (e.g. 0 for ``p log p`` at ``p = 0``). (Not at
-``p = q`` subnormal for ``pearson``, ``neyman``, ``squared_hellinger``, ``js`` and ``gan``: there
-torch's division backward forms ``1/x``, which overflows.)
+probability is the one of the finite branch (e.g. 0 for ``p log p`` at ``p = 0``). Pairs of
+tiny probabilities (subnormal ones included) are evaluated on a rescaled copy where a backward
+would square them (:func:`_rescaled_inputs`).
 
 The ``js`` and ``gan`` terms are evaluated in the ratio :math:`r = s / l \in [0, 1]` of the
 smaller :math:`s = \min(p, q)` to the larger :math:`l = \max(p, q)` (see
@@ -85,6 +85,38 @@ def _tracks_gradient(p: Tensor, q: Tensor) -> bool:
     return torch.is_grad_enabled() and (p.requires_grad or q.requires_grad)
 
 
+#: dtype -> (below, factor): pairs whose larger entry is below ``below`` (the square root of
+#: the smallest normal number) are evaluated on ``factor * (p, q)``; both powers of two
+_RESCALE = {torch.float64: (2.0**-511, 2.0**600), torch.float32: (2.0**-63, 2.0**100)}
+
+
+def _rescaled_inputs(p: Tensor, q: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+    r"""``(s p, s q, s)`` with ``s`` a power of two where both probabilities are tiny, else 1.
+
+    Every perspective is positively homogeneous of degree one, :math:`K(sp, sq) = s K(p, q)`:
+
+    .. math:: K(p, q) = K(s p, s q) / s, \qquad \nabla K(p, q) = (\nabla K)(s p, s q).
+
+    The backward of ``(p - q)^2 / q``, of ``(sqrt p - sqrt q)^2`` and of the ratio ``s / l`` of
+    the ``js``/``gan`` terms forms the square of a probability, which underflows to ``0`` below
+    the square root of the smallest normal number: at ``p = q = 1e-310`` (or ``1e-40`` in
+    float32, a softmax output of a confident model) their gradients were ``NaN``. Pairs whose
+    larger entry is below ``2^-511`` (float64; ``2^-63`` in float32) are evaluated scaled by
+    ``2^600`` (``2^100``), where the squares are normal numbers. Only the autograd path does this
+    (the values need no rescaling): every operation of these kernels scales exactly by a power of
+    two (``sqrt`` by ``2^300``, the ratio ``s / l`` not at all), so both paths give identical
+    values wherever the unscaled evaluation stays out of the subnormal range.
+    ``(p, q, None)`` for other dtypes (float16/bfloat16 are computed in float32 by the caller).
+    """
+    rule = _RESCALE.get(p.dtype)
+    if rule is None:
+        return p, q, None
+    below, factor = rule
+    tiny = torch.maximum(p, q).detach() < below
+    s = torch.where(tiny, p.new_full((), factor), p.new_ones(()))
+    return p * s, q * s, s
+
+
 @dataclass(frozen=True)
 class Kernel:
     r"""The perspective of one registered generator, split so the reduction does less work.
@@ -110,10 +142,20 @@ class Kernel:
     linear: float = 0.0
     inplace_terms: Callable[[Tensor, Tensor], Tensor] | None = None
     inplace_sign: float = 1.0
+    #: evaluate pairs of tiny probabilities on a rescaled copy (:func:`_rescaled_inputs`)
+    rescale: bool = False
 
     def _scaled_terms(self, p: Tensor, q: Tensor, reduce: bool) -> Tensor:
-        if self.inplace_terms is not None and not _tracks_gradient(p, q):
-            out, scale = self.inplace_terms(p, q), self.scale * self.inplace_sign
+        if not _tracks_gradient(p, q):
+            if self.inplace_terms is not None:
+                out, scale = self.inplace_terms(p, q), self.scale * self.inplace_sign
+            else:
+                out, scale = self.terms(p, q), self.scale
+        elif self.rescale:
+            ps, qs, factor = _rescaled_inputs(p, q)
+            out, scale = self.terms(ps, qs), self.scale
+            if factor is not None:
+                out = out / factor
         else:
             out, scale = self.terms(p, q), self.scale
         if reduce:
@@ -238,13 +280,17 @@ def _abs_difference_inplace(p: Tensor, q: Tensor) -> Tensor:
 KERNELS: dict[str, Kernel] = {
     "kl": Kernel(_kl, inplace_terms=_kl_inplace, inplace_sign=-1.0),
     "reverse_kl": Kernel(_reverse_kl, inplace_terms=_reverse_kl_inplace, inplace_sign=-1.0),
-    "pearson": Kernel(_pearson),
-    "neyman": Kernel(_neyman),
-    "squared_hellinger": Kernel(_squared_hellinger),
+    "pearson": Kernel(_pearson, rescale=True),
+    "neyman": Kernel(_neyman, rescale=True),
+    "squared_hellinger": Kernel(_squared_hellinger, rescale=True),
     "jeffrey": Kernel(_jeffrey),
     "js": Kernel(
-        _mixture_terms, scale=0.5, linear=0.5 * _LN2, inplace_terms=_mixture_terms_inplace
+        _mixture_terms,
+        scale=0.5,
+        linear=0.5 * _LN2,
+        inplace_terms=_mixture_terms_inplace,
+        rescale=True,
     ),
-    "gan": Kernel(_mixture_terms, inplace_terms=_mixture_terms_inplace),
+    "gan": Kernel(_mixture_terms, inplace_terms=_mixture_terms_inplace, rescale=True),
     "total_variation": Kernel(_abs_difference, scale=0.5, inplace_terms=_abs_difference_inplace),
 }
