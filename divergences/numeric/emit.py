@@ -71,6 +71,7 @@ from ._primitives import expm1, softplus
 from ._printer import Piece, compile_pieces
 from ._rewrite import _simplify, candidate_forms
 from ._select import choose, split_constant
+from .stable import softplus_threshold
 
 if TYPE_CHECKING:
     from divergences.fdivergence import FDivergence
@@ -161,18 +162,21 @@ class AffineTerm:
         elif self.kind == "softplus_centred":
             out = _MeanCentredSoftplus.apply(self.log_core(v).reshape(-1))
         else:
-            h = self.log_core(v).reshape(-1)
-            out, _ = _MeanExp.apply(h, self.kind == "expm1", self.log_offset)
+            out, _ = self._mean_exp(v)
         return self._affine(out)
 
     def mean_and_log_magnitude(self, v: Tensor) -> tuple[Tensor, Tensor]:
         """:meth:`mean` and :meth:`log_magnitude` from one pass over the data (the core must be
         exponential; the log-magnitude is meaningful where the mean overflows)."""
+        out, log_mean = self._mean_exp(v)
+        return self._affine(out), log_mean + math.log(abs(self.factor))
+
+    def _mean_exp(self, v: Tensor) -> tuple[Tensor, Tensor]:
+        """The mean of the exponential core and its logarithm (:class:`_MeanExp`)."""
         if self.log_core is None or not self.exponential:
             raise ValueError("log_magnitude needs a core of the form exp(H) or expm1(H)")
         h = self.log_core(v).reshape(-1)
-        out, log_mean = _MeanExp.apply(h, self.kind == "expm1", self.log_offset)
-        return self._affine(out), log_mean + math.log(abs(self.factor))
+        return _MeanExp.apply(h, self.kind == "expm1", self.log_offset)
 
     def _affine(self, mean_core: Tensor) -> Tensor:
         out = mean_core * self.factor if self.factor != 1.0 else mean_core
@@ -184,13 +188,9 @@ class AffineTerm:
         return self.log_core is not None and self.kind in ("exp", "expm1")
 
     def log_magnitude(self, v: Tensor) -> Tensor:
-        r""":math:`\log|b| + \operatorname{logsumexp}(H(v)) - \log N`, the size of an
-        overflowing mean (the core must be exponential)."""
-        if self.log_core is None or not self.exponential:
-            raise ValueError("log_magnitude needs a core of the form exp(H) or expm1(H)")
-        h = self.log_core(v).reshape(-1)
-        offset = self.log_offset + math.log(abs(self.factor)) - math.log(h.numel())
-        return torch.logsumexp(h, 0) + offset
+        r""":math:`\log|b| + \log \frac1N \sum_i e^{H_i}`, the size of an overflowing mean (the
+        core must be exponential); see :meth:`mean_and_log_magnitude`."""
+        return self.mean_and_log_magnitude(v)[1]
 
 
 class _MeanExp(torch.autograd.Function):
@@ -220,7 +220,7 @@ class _MeanExp(torch.autograd.Function):
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(h: Tensor, minus_one: bool, offset: float = 0.0) -> tuple[Tensor, Tensor]:
+    def forward(h: Tensor, minus_one: bool, offset: float) -> tuple[Tensor, Tensor]:
         limit = _direct_limit(h)
         top = torch.finfo(h.dtype).max
         shift = (h.amax(-1, keepdim=True) + offset - limit).clamp(0.0, top)[..., 0]
@@ -242,7 +242,7 @@ class _MeanExp(torch.autograd.Function):
         ctx: object, inputs: tuple[Tensor, bool, float], output: tuple[Tensor, Tensor]
     ) -> None:
         ctx.save_for_backward(inputs[0])  # type: ignore[attr-defined]
-        ctx.offset = inputs[2] if len(inputs) > 2 else 0.0  # type: ignore[attr-defined]
+        ctx.offset = inputs[2]  # type: ignore[attr-defined]
         ctx.mark_non_differentiable(output[1])  # type: ignore[attr-defined]
 
     @staticmethod
@@ -263,8 +263,8 @@ class _MeanCentredSoftplus(torch.autograd.Function):
         \qquad m = \min(h, c),
 
     exact for :math:`h \le c`; above, the dropped :math:`\log(1 + e^{-h}) - \log(1 + e^{-c})`
-    is below :math:`e^{-c}`, under half an ulp of the result for :math:`c = 37` in float64
-    (:math:`e^{-37} = 8.5 \cdot 10^{-17}`) and :math:`c = 20` in float32 and below. No
+    is below :math:`e^{-c}`, under half an ulp of the result for ``c`` the threshold of
+    :func:`.stable.softplus` (37 in float64, 20 in float32 and below). No
     overflow for any finite ``h``; for :math:`h \to -\infty` the value tends to
     :math:`\operatorname{log1p}(-\tfrac12) = -\log 2` without cancellation. One fused pass
     forward (in place) and one backward, the derivative :math:`\sigma(h_i)/N`: as fast as the
@@ -276,7 +276,7 @@ class _MeanCentredSoftplus(torch.autograd.Function):
 
     @staticmethod
     def forward(h: Tensor) -> Tensor:
-        cut = 37.0 if h.dtype == torch.float64 else 20.0
+        cut = softplus_threshold(h.dtype)
         near = h.clamp_max(cut).expm1_().mul_(0.5).log1p_().sum(-1)
         far = torch.sub(h, cut).clamp_min_(0.0).sum(-1)
         return (near + far) / h.shape[-1]
@@ -381,8 +381,6 @@ class Emitted:
         if inner is not None:
             if kind == "exp":  # e^{H + c}: c applied inside the mean (AffineTerm.log_offset)
                 offset, inner = inner.as_independent(v, as_Add=True)
-                if inner == 0:
-                    inner, offset = offset, sp.S.Zero
                 log_offset = float(offset)
             _, log_core = compile_pieces(((inner, sp.Reals),), v, f"{quantity}_log_core")
         return AffineTerm(float(a), float(b), core_fn, log_core, kind, log_offset)

@@ -39,6 +39,7 @@ __all__ = [
     "log1mexp_negexp",
     "omega_log",
     "softplus",
+    "softplus_threshold",
     "where_safe",
     "xlogy",
 ]
@@ -69,8 +70,13 @@ def softplus(x: Tensor) -> Tensor:
     ``log1p(exp(x))``, exact to rounding; above it ``x`` (see :data:`_SOFTPLUS_THRESHOLD_FLOAT64`).
     The gradient is :math:`\sigma(x)`, ``1`` above the threshold.
     """
-    threshold = _SOFTPLUS_THRESHOLD_FLOAT64 if x.dtype == torch.float64 else _SOFTPLUS_THRESHOLD
-    return torch.nn.functional.softplus(x, threshold=threshold)
+    return torch.nn.functional.softplus(x, threshold=softplus_threshold(x.dtype))
+
+
+def softplus_threshold(dtype: torch.dtype) -> float:
+    r"""Above this, :math:`\log(1 + e^x) = x` to half an ulp in ``dtype`` (37 in float64, 20
+    below; see :data:`_SOFTPLUS_THRESHOLD_FLOAT64`)."""
+    return _SOFTPLUS_THRESHOLD_FLOAT64 if dtype == torch.float64 else _SOFTPLUS_THRESHOLD
 
 
 def log1mexp(x: Tensor) -> Tensor:
