@@ -146,12 +146,10 @@ class Kernel:
     rescale: bool = False
 
     def _scaled_terms(self, p: Tensor, q: Tensor, reduce: bool) -> Tensor:
-        if not _tracks_gradient(p, q):
-            if self.inplace_terms is not None:
-                out, scale = self.inplace_terms(p, q), self.scale * self.inplace_sign
-            else:
-                out, scale = self.terms(p, q), self.scale
-        elif self.rescale:
+        tracked = _tracks_gradient(p, q)
+        if self.inplace_terms is not None and not tracked:
+            out, scale = self.inplace_terms(p, q), self.scale * self.inplace_sign
+        elif self.rescale and tracked:
             ps, qs, factor = _rescaled_inputs(p, q)
             out, scale = self.terms(ps, qs), self.scale
             if factor is not None:
