@@ -1,8 +1,10 @@
 """The :class:`FDivergence` object and the registry accessors :func:`get` and :func:`names`.
 
-An ``FDivergence`` is a view of a :class:`~divergences.symbolic.derivation.Derivation`: the
+An ``FDivergence`` is a view of a :class:`~divergences.symbolic.derivation.Derivation` (the
 generator, the derived conjugate and its domain, the output activation, the optimal critic and
-the certificate steps, as SymPy objects.
+the certificate steps, as SymPy objects) together with its :class:`~divergences.registry.Entry`,
+which owns the numeric implementations attached to the divergence (a hand kernel, closed forms).
+:func:`get` returns one object per ``(name, parameters)``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from .registry import REGISTRY, Entry
 from .symbolic.derivation import Derivation, Facts, derive
-from .symbolic.registry import REGISTRY, resolve_parameters
+from .symbolic.generator import Limits
 from .symbolic.steps import DerivationStep, Step
 from .symbolic.symbols import r, t, u, v
 
@@ -31,7 +34,10 @@ class FDivergence:
     """An f-divergence :math:`D_f(P \\| Q) = \\mathbb{E}_Q[f(p/q)]` with its derived quantities.
 
     Attributes:
-        name: registry name or the user's name.
+        name: registry name or the user's name (with the parameters: ``alpha(alpha=2)``).
+        entry: the :class:`~divergences.registry.Entry` (registered, or made for a user's
+            generator); what is attached to it (a hand kernel, closed forms) is used by the
+            numeric layer.
         parameters: exact parameter values (e.g. ``{"alpha": 1/2}``); empty for fixed entries.
         generator: ``sympy.Lambda`` ``u -> f(u)``, ``u > 0``.
         conjugate: ``sympy.Lambda`` ``t -> f^*(t) = sup_{u > 0} (u t - f(u))``, derived
@@ -55,22 +61,19 @@ class FDivergence:
     def __init__(
         self,
         derivation: Derivation,
-        *,
+        entry: Entry,
         parameters: Mapping[str, sp.Expr] | None = None,
-        description: str = "",
-        formula: str = "",
-        reference: str = "",
-        symmetric: bool | None = None,
-        value_range: sp.Interval | None = None,
     ) -> None:
+        values = dict(parameters or {})
         self._derivation = derivation
+        self.entry = entry
         self.name = derivation.name
-        self.parameters: Mapping[str, sp.Expr] = MappingProxyType(dict(parameters or {}))
-        self.description = description
-        self.formula = formula
-        self.reference = reference
-        self.symmetric = symmetric
-        self.value_range = value_range
+        self.parameters: Mapping[str, sp.Expr] = MappingProxyType(values)
+        self.description = entry.description
+        self.formula = entry.formula
+        self.reference = entry.reference
+        self.symmetric: bool | None = entry.symmetric(**values) if entry.facts else None
+        self.value_range: sp.Interval | None = entry.value_range(**values) if entry.facts else None
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -113,7 +116,16 @@ class FDivergence:
             activation=act,
             activation_source="given by the caller" if act is not None else "",
         )
-        return cls(derivation)
+        # an entry of its own, not registered: no kernel or closed form is attached to it, so
+        # the numeric layer uses the functions emitted from this derivation
+        entry = Entry(
+            name=name,
+            generator=lambda: derivation.generator.expr,
+            description="user-defined generator",
+            allow_offset=allow_offset,
+            facts=False,
+        )
+        return cls(derivation, entry)
 
     # -- symbolic views -------------------------------------------------------------------------
     @property
@@ -151,12 +163,23 @@ class FDivergence:
         return self._derivation.generator.offset
 
     @property
+    def limits(self) -> Limits:
+        """``f(0+)``, ``f'(0+)`` and ``f'(oo) = lim f(u)/u``, derived once (see
+        :class:`~divergences.symbolic.generator.Limits`)."""
+        return self._derivation.generator.limits
+
+    @property
     def has_offset(self) -> bool:
         return self.offset != 0
 
     @property
     def steps(self) -> tuple[Step, ...]:
         return self._derivation.steps
+
+    @property
+    def derived(self) -> Derivation:
+        """Everything derived from the generator (the record the numeric layer compiles)."""
+        return self._derivation
 
     @property
     def derivation(self) -> tuple[DerivationStep, ...]:
@@ -182,7 +205,7 @@ class FDivergence:
         """
         from .numeric.emit import emit
 
-        return emit(self)
+        return emit(self._derivation)
 
     def divergence(self, p: Tensor, q: Tensor, *, validate: bool = True) -> Tensor:
         r""":math:`D_f(P \| Q) = \sum_x q(x) f(p(x)/q(x))` for distributions on the last dimension.
@@ -226,8 +249,12 @@ def names() -> tuple[str, ...]:
     return tuple(REGISTRY)
 
 
+_INSTANCES: dict[tuple[object, ...], FDivergence] = {}
+
+
 def get(name: str, **parameters: object) -> FDivergence:
-    """The registered divergence ``name`` (derived on first use, then cached).
+    """The registered divergence ``name``: one object per ``(name, parameters)``, derived on
+    first use (and kept in the derivation cache).
 
     Raises:
         KeyError: unknown name; the message lists the registered names.
@@ -236,26 +263,18 @@ def get(name: str, **parameters: object) -> FDivergence:
     if name not in REGISTRY:
         raise KeyError(f"unknown divergence {name!r}; registered: {', '.join(REGISTRY)}")
     entry = REGISTRY[name]
-    values = resolve_parameters(entry, parameters)
-    facts = Facts(entry.symmetric(**values), entry.value_range(**values))
-    label = name
-    if values:
-        label += "(" + ", ".join(f"{k}={x}" for k, x in values.items()) + ")"
+    values = entry.resolve(parameters)
+    key = (entry, *values.items())
+    found = _INSTANCES.get(key)
+    if found is not None:
+        return found
     derivation = derive(
         entry.generator(**values),
         u,
-        label,
+        entry.label(values),
         allow_offset=entry.allow_offset,
         activation=entry.activation(**values) if entry.activation else None,
         activation_source=entry.activation_source,
-        facts=facts,
+        facts=Facts(entry.symmetric(**values), entry.value_range(**values)),
     )
-    return FDivergence(
-        derivation,
-        parameters=values,
-        description=entry.description,
-        formula=entry.formula,
-        reference=entry.reference,
-        symmetric=facts.symmetric,
-        value_range=facts.value_range,
-    )
+    return _INSTANCES.setdefault(key, FDivergence(derivation, entry, values))

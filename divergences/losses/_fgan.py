@@ -38,11 +38,10 @@ from torch import Tensor
 from divergences.errors import InputError
 from divergences.fdivergence import FDivergence, get
 from divergences.numeric._checks import check_compatible, check_scores
-from divergences.numeric.emit import AffineTerm
+from divergences.numeric.kernels import AffineTerm
+from divergences.numeric.precision import LOW_PRECISION
 
 __all__ = ["fgan_critic_loss", "fgan_generator_loss"]
-
-_LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
 @cache
@@ -86,7 +85,7 @@ def _terms(d: FDivergence | str) -> tuple[AffineTerm, AffineTerm]:
 
 
 def _work(x: Tensor) -> Tensor:
-    return x.float() if x.dtype in _LOW_PRECISION else x
+    return x.float() if x.dtype in LOW_PRECISION else x
 
 
 def fgan_critic_loss(d: FDivergence | str, v_real: Tensor, v_fake: Tensor) -> Tensor:

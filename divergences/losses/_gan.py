@@ -17,6 +17,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from divergences.numeric._checks import check_compatible, check_scores
+from divergences.numeric.precision import upcast
 from divergences.numeric.stable import softplus
 
 __all__ = ["gan_discriminator_loss", "gan_generator_loss"]
@@ -60,6 +61,11 @@ def gan_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     check_scores("real_logits", real_logits)
     check_scores("fake_logits", fake_logits)
     check_compatible(("real_logits", real_logits), ("fake_logits", fake_logits))
+    return _discriminator_loss(real_logits, fake_logits)
+
+
+@upcast
+def _discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     return 0.5 * softplus(-real_logits).mean() + 0.5 * softplus(fake_logits).mean()
 
 
@@ -101,6 +107,11 @@ def gan_generator_loss(fake_logits: Tensor, saturating: bool = False) -> Tensor:
         tensor(-0.3466)
     """
     check_scores("fake_logits", fake_logits)
+    return _generator_loss(fake_logits, saturating)
+
+
+@upcast
+def _generator_loss(fake_logits: Tensor, saturating: bool) -> Tensor:
     if saturating:
         return -softplus(fake_logits).mean()
     return softplus(-fake_logits).mean()

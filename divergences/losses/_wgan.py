@@ -22,10 +22,9 @@ from torch import Tensor, nn
 
 from divergences.errors import InputError
 from divergences.numeric._checks import check_compatible, check_same_shape, check_scores
+from divergences.numeric.precision import working_dtype
 
 __all__ = ["clip_weights_", "gradient_penalty", "wgan_critic_loss", "wgan_generator_loss"]
-
-_LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
 def wgan_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
@@ -180,7 +179,7 @@ def gradient_penalty(
         _check_per_sample_scores(scores, batch)
         gradient = _input_gradient(scores, interpolates)
 
-    norm_dtype = torch.float32 if real.dtype in _LOW_PRECISION else real.dtype
+    norm_dtype = working_dtype(real.dtype)
     # vector_norm's backward is exactly 0 where the norm is 0 (it masks the division), so a critic
     # that is flat at some interpolate gives a finite penalty gradient.
     norms = torch.linalg.vector_norm(gradient.reshape(batch, -1), dim=1, dtype=norm_dtype)

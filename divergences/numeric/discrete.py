@@ -13,8 +13,9 @@ By Jensen's inequality :math:`D_f(P \,\|\, Q) \ge f(1)` for distributions; a sum
 (or inputs normalised only to within the tolerance) takes below :math:`f(1)` is returned as
 :math:`f(1)`, so e.g. ``kl`` is never ``-1e-16`` and ``sqrt(kl)`` never ``NaN``.
 
-Registered divergences use the hand-fused kernels of :mod:`.kernels`; any other generator uses
-the emitted perspective of :mod:`.emit`.
+A divergence whose registry entry has a hand kernel (:mod:`.kernels`) uses it; any other
+divergence (a user's generator, a family without a kernel) uses the emitted perspective
+(:mod:`.emit`).
 """
 
 from __future__ import annotations
@@ -23,82 +24,40 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import sympy as sp
-import torch
 from torch import Tensor
 
-from divergences.symbolic.registry import REGISTRY
-
+from . import kernels as _kernels  # noqa: F401  (attaches the built-in kernels to their entries)
 from ._checks import check_distributions
-from .kernels import KERNELS, Kernel
+from .precision import LOW_PRECISION, upcast
 
 if TYPE_CHECKING:
     from divergences.fdivergence import FDivergence
 
 __all__ = ["divergence", "perspective"]
 
-_CHOICE: dict[str, Callable[[Tensor, Tensor], Tensor]] = {}
-_SUM: dict[str, Callable[[Tensor, Tensor], Tensor]] = {}
-# per FDivergence object: the key below costs milliseconds (SymPy's srepr), a lookup microseconds
-_KEYS: weakref.WeakKeyDictionary[FDivergence, str] = weakref.WeakKeyDictionary()
-_LOW_PRECISION = (torch.float16, torch.bfloat16)
+_Pair = Callable[[Tensor, Tensor], Tensor]
+#: per FDivergence object: (element-wise perspective, its sum over the last dimension)
+_CHOICE: weakref.WeakKeyDictionary[FDivergence, tuple[_Pair, _Pair]] = weakref.WeakKeyDictionary()
 
 
-def _key(d: FDivergence) -> str:
-    key = _KEYS.get(d)
-    if key is None:
-        key = _KEYS.setdefault(d, sp.srepr(d.generator.expr))
-    return key
+def _choose(d: FDivergence) -> tuple[_Pair, _Pair]:
+    """The entry's hand kernel for ``d``'s parameters, else the emitted perspective."""
+    choice = _CHOICE.get(d)
+    if choice is None:
+        kernel = d.entry.kernel(d.parameters)
+        if kernel is None:
+            elementwise = d.torch.perspective
+            choice = (elementwise, lambda p, q: elementwise(p, q).sum(-1))
+        else:
+            choice = (upcast(kernel), kernel.reduce)
+        choice = _CHOICE.setdefault(d, choice)
+    return choice
 
 
-def _registered_kernel(d: FDivergence) -> Kernel | None:
-    """The kernel of ``d`` if ``d`` *is* a registered generator (not merely named like one)."""
-    base = d.name.split("(")[0]
-    if base not in KERNELS or d.parameters:
-        return None
-    entry = REGISTRY[base]
-    if sp.srepr(entry.generator()) != sp.srepr(d.generator.expr):
-        return None
-    return KERNELS[base]
-
-
-def _choose(d: FDivergence, key: str) -> None:
-    kernel = _registered_kernel(d)
-    if kernel is None:
-        from .emit import emit
-
-        elementwise = emit(d).perspective
-        _CHOICE[key] = elementwise
-        _SUM[key] = lambda p, q: elementwise(p, q).sum(-1)
-    else:
-        _CHOICE[key] = _upcast(kernel)
-        _SUM[key] = kernel.reduce
-
-
-def perspective(d: FDivergence) -> Callable[[Tensor, Tensor], Tensor]:
-    """The element-wise ``(p, q) -> q f(p/q)`` of ``d``: a kernel or the emitted function."""
-    key = _key(d)
-    if key not in _CHOICE:
-        _choose(d, key)
-    return _CHOICE[key]
-
-
-def _summed(d: FDivergence) -> Callable[[Tensor, Tensor], Tensor]:
-    """``(p, q) -> sum_x q f(p/q)`` over the last dimension, for float32/float64 inputs."""
-    key = _key(d)
-    if key not in _SUM:
-        _choose(d, key)
-    return _SUM[key]
-
-
-def _upcast(kernel: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
-    def run(p: Tensor, q: Tensor) -> Tensor:
-        if p.dtype in _LOW_PRECISION:
-            return kernel(p.float(), q.float()).to(p.dtype)
-        return kernel(p, q)
-
-    run.__doc__ = getattr(kernel, "terms", kernel).__doc__
-    return run
+def perspective(d: FDivergence) -> _Pair:
+    """The element-wise ``(p, q) -> q f(p/q)`` of ``d``: its entry's kernel or the emitted
+    function."""
+    return _choose(d)[0]
 
 
 def divergence(d: FDivergence, p: Tensor, q: Tensor, *, validate: bool = True) -> Tensor:
@@ -115,8 +74,8 @@ def divergence(d: FDivergence, p: Tensor, q: Tensor, *, validate: bool = True) -
         bfloat16 are computed in float32 and rounded once.
     """
     p, q = check_distributions(p, q, validate=validate)
-    summed = _summed(d)
+    summed = _choose(d)[1]
     floor = float(d.offset)  # f(1): the minimum over distributions (Jensen)
-    if p.dtype in _LOW_PRECISION:
+    if p.dtype in LOW_PRECISION:
         return summed(p.float(), q.float()).clamp_min(floor).to(p.dtype)
     return summed(p, q).clamp_min(floor)

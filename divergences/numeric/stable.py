@@ -31,6 +31,8 @@ import math
 import torch
 from torch import Tensor
 
+from .precision import working_dtype
+
 __all__ = [
     "exp_capped",
     "expm1_capped",
@@ -40,7 +42,6 @@ __all__ = [
     "omega_log",
     "softplus",
     "softplus_threshold",
-    "where_safe",
     "xlogy",
 ]
 
@@ -199,24 +200,17 @@ def xlogy(x: Tensor, y: Tensor) -> Tensor:
     return torch.xlogy(x, y)
 
 
-def where_safe(mask: Tensor, x: Tensor, safe: float) -> Tensor:
-    """``x`` where ``mask`` holds and the constant ``safe`` elsewhere (the "double where" input).
-
-    A branch of a piecewise function is evaluated on ``where_safe(region, x, point_inside)``: off
-    its region it sees a harmless point, so neither its value nor its gradient can be ``inf`` or
-    ``NaN`` there, and the outer ``torch.where`` then discards it exactly.
-    """
-    return torch.where(mask, x, safe)
-
-
 def _working_dtype(x: Tensor) -> torch.dtype:
-    return x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+    return working_dtype(x.dtype)
 
 
-#: computed once at import (eagerly, so compiled code only reads Python floats)
+#: :func:`_exp_cap` of each floating dtype, as Python floats (compiled code only reads them; no
+#: torch work at import). ``tests/test_stable.py`` recomputes them with :func:`_exp_cap`.
 _EXP_CAPS = {
-    dtype: _exp_cap(dtype)
-    for dtype in (torch.float64, torch.float32, torch.float16, torch.bfloat16)
+    torch.float64: float.fromhex("0x1.62e42fefa39ebp+9"),  # 709.7827128933835
+    torch.float32: float.fromhex("0x1.62e428p+6"),  # 88.72280883789062
+    torch.float16: float.fromhex("0x1.62p+3"),  # 11.0625
+    torch.bfloat16: float.fromhex("0x1.5ap+6"),  # 86.5
 }
 
 

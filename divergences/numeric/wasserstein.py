@@ -33,11 +33,12 @@ from torch import Tensor
 
 from divergences.errors import InputError
 
+from .precision import working_dtype
+
 __all__ = ["sliced_wasserstein", "wasserstein_1d", "wasserstein_nd"]
 
 # POT's network simplex reports this code when it has found an optimal transport plan.
 _EMD_OPTIMAL = 1
-_LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
 # --------------------------------------------------------------------------------------------
@@ -566,5 +567,5 @@ def _check_positive_int(name: str, value: object) -> None:
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     """Half-precision inputs are sorted and accumulated in float32 (cumulative sums in float16
-    lose all resolution beyond ~2048 samples)."""
-    return torch.float32 if dtype in _LOW_PRECISION else dtype
+    lose all resolution beyond ~2048 samples): :func:`.precision.working_dtype`."""
+    return working_dtype(dtype)

@@ -1,33 +1,56 @@
-"""Caching of pure derivations, in memory and on disk.
+"""Caching of pure derivations, in memory and on disk, as safe self-invalidating JSON.
 
-A derivation is a pure function of the generator expression and a few options, so its result is
-cached under ``sha256(ENGINE_VERSION, srepr(inputs))``. The disk cache holds one pickle per key,
-written atomically (temporary file + ``os.replace``) so a crashed writer never leaves a torn entry;
-an unreadable entry is treated as a miss and rewritten.
+A derivation is a pure function of its inputs and of the engine's source code, so its result is
+cached under ``key = sha256(FORMAT, fingerprint, parts)``: ``parts`` describe the inputs (e.g.
+``srepr`` of the generator) and ``fingerprint`` is :func:`source_fingerprint` of the code that
+computes the value. Editing any file of that code changes the fingerprint, so stale results are
+never served and no version number has to be bumped by hand.
+
+**What is stored.** One file ``<cache_dir>/<key>.json`` per key::
+
+    {"format": 1, "key": "<key>", "parts": ["derive", "kl", ...], "value": <tree>}
+
+where ``<tree>`` is the :mod:`.serialize` encoding of the value (SymPy objects as explicit trees,
+registered frozen dataclasses by field, plain data).
+
+**Why reading it is safe.** Decoding never runs code named by the file: classes are only looked
+up in a whitelist (SymPy's own public classes and explicitly registered ones), strings are never
+evaluated or parsed as expressions, and SymPy objects are rebuilt without evaluation, so they come
+back exactly as stored. An entry whose format, key or parts differ from what was asked, that is
+not valid JSON, or that does not decode, is treated as a miss: the value is recomputed and the
+file rewritten; the caller never sees an error from the cache. Old ``.pkl`` files from earlier
+versions are simply ignored.
+
+Writes are atomic (temporary file + ``os.replace``), so a crashed writer never leaves a torn
+entry; a read-only or full disk only costs a recomputation next time.
 
 The directory is ``$DIVERGENCES_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/divergences`` or
-``~/.cache/divergences``. ``DIVERGENCES_CACHE_DIR=off`` disables the disk cache. Entries are only
-read from this user-owned directory (pickles must come from a trusted place).
+``~/.cache/divergences``. ``DIVERGENCES_CACHE_DIR=off`` (or ``""``, ``0``, ``none``) disables the
+disk cache.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
-import pickle
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["ENGINE_VERSION", "cache_dir", "cached", "clear_memory_cache"]
+from .serialize import JSONValue, SerializationError, decode, encode, parse_json
 
-#: bump whenever the engine's output for the same input may change
-ENGINE_VERSION = "2"
+__all__ = ["FORMAT", "cache_dir", "cached", "clear_memory_cache", "source_fingerprint"]
+
+#: the layout of a cache file (bump when the envelope or the key derivation changes)
+FORMAT = 1
 
 T = TypeVar("T")
 _MEMORY: dict[str, object] = {}
+_FINGERPRINTS: dict[tuple[str, ...], str] = {}
+_MISS = object()
 
 
 def cache_dir() -> Path | None:
@@ -44,46 +67,143 @@ def clear_memory_cache() -> None:
     _MEMORY.clear()
 
 
-def _key(parts: tuple[str, ...]) -> str:
-    digest = hashlib.sha256("\x1f".join((ENGINE_VERSION, *parts)).encode())
+# --------------------------------------------------------------------------------------------
+# Source fingerprints
+# --------------------------------------------------------------------------------------------
+
+
+def source_fingerprint(*paths: str | os.PathLike[str]) -> str:
+    """A sha256 hex digest of the Python sources under ``paths`` (files or directories).
+
+    Each directory contributes every ``.py`` file below it (recursively, sorted by path relative
+    to the directory); a file contributes itself. The hash covers each root's name, each file's
+    relative path and its bytes, so renaming, adding, removing or editing a file changes the
+    fingerprint, while the location of the installation does not. A missing path is hashed as
+    missing. Memoised per process: the fingerprint describes the code that was imported.
+    """
+    roots = tuple(str(Path(p).resolve()) for p in paths)
+    fingerprint = _FINGERPRINTS.get(roots)
+    if fingerprint is None:
+        fingerprint = _FINGERPRINTS.setdefault(roots, _hash_sources(roots))
+    return fingerprint
+
+
+def _hash_sources(roots: tuple[str, ...]) -> str:
+    digest = hashlib.sha256()
+
+    def field(data: bytes) -> None:  # length-prefixed: different sequences never hash alike
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+
+    for root in map(Path, roots):
+        field(f"root:{root.name}".encode())
+        for relative, path in _source_files(root):
+            field(relative.encode())
+            field(_read_bytes(path))
     return digest.hexdigest()
 
 
-def _read(path: Path) -> object | None:
+def _source_files(root: Path) -> list[tuple[str, Path]]:
+    """``(relative path, path)`` of the sources under ``root``, sorted by relative path."""
+    if root.is_file():
+        return [(root.name, root)]
+    if not root.is_dir():
+        return [("<missing>", root)]
+    files = [(p.relative_to(root).as_posix(), p) for p in root.rglob("*.py") if p.is_file()]
+    return sorted(files)
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        with path.open("rb") as handle:
-            return pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-        return None
+        return path.read_bytes()
+    except OSError:
+        return b"<unreadable>"
 
 
-def _write(path: Path, value: object) -> None:
+# --------------------------------------------------------------------------------------------
+# The cache
+# --------------------------------------------------------------------------------------------
+
+
+def _key(parts: tuple[str, ...], fingerprint: str) -> str:
+    if not (isinstance(fingerprint, str) and all(isinstance(p, str) for p in parts)):
+        raise TypeError("cached(): parts must be strings and fingerprint a string")
+    text = json.dumps([FORMAT, fingerprint, list(parts)], ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _envelope(key: str, parts: tuple[str, ...], value: JSONValue) -> dict[str, JSONValue]:
+    return {"format": FORMAT, "key": key, "parts": list(parts), "value": value}
+
+
+def _read(path: Path, key: str, parts: tuple[str, ...]) -> object:
+    """The value stored for ``key`` at ``path``, or ``_MISS`` for anything but a valid entry."""
+    try:
+        entry = parse_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SerializationError):
+        return _MISS
+    if not _is_entry_for(entry, key, parts):
+        return _MISS
+    try:
+        return decode(entry["value"])  # type: ignore[index]
+    except SerializationError:
+        return _MISS
+
+
+def _is_entry_for(entry: JSONValue, key: str, parts: tuple[str, ...]) -> bool:
+    """Whether ``entry`` is an envelope of this format, for exactly this key and these parts."""
+    return (
+        isinstance(entry, dict)
+        and set(entry) == {"format", "key", "parts", "value"}
+        and type(entry["format"]) is int
+        and entry["format"] == FORMAT
+        and entry["key"] == key
+        and entry["parts"] == list(parts)
+    )
+
+
+def _write(path: Path, key: str, parts: tuple[str, ...], value: object) -> None:
+    """Store ``value`` atomically; values that cannot be encoded and disk errors are skipped."""
+    try:
+        text = json.dumps(_envelope(key, parts, encode(value)), allow_nan=False)
+    except (SerializationError, ValueError, RecursionError):
+        return  # kept in memory only
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
     except OSError:
-        pass  # a read-only or full disk only costs a re-derivation next time
+        pass  # a read-only or full disk only costs a recomputation next time
 
 
-def cached(parts: tuple[str, ...], compute: Callable[[], T]) -> T:
-    """Return the cached value for ``parts`` or compute, store and return it."""
-    key = _key(parts)
+def cached(parts: tuple[str, ...], compute: Callable[[], T], *, fingerprint: str) -> T:
+    """The value for ``parts`` under ``fingerprint``: from memory, from disk, or ``compute()``.
+
+    Args:
+        parts: strings describing the inputs of ``compute`` (e.g. ``srepr`` of expressions).
+        compute: the pure computation; called only on a miss, its result is stored.
+        fingerprint: identifies the code of ``compute``, usually :func:`source_fingerprint` of
+            its modules; a different fingerprint never sees another's entries.
+
+    A corrupt, foreign or undecodable disk entry is a miss and is rewritten; errors of the disk
+    cache never reach the caller (exceptions of ``compute`` do, and nothing is stored then).
+    """
+    key = _key(parts, fingerprint)
     if key in _MEMORY:
         return _MEMORY[key]  # type: ignore[return-value]
     directory = cache_dir()
-    path = directory / f"{key}.pkl" if directory is not None else None
-    value = _read(path) if path is not None and path.exists() else None
-    if value is None:
+    path = directory / f"{key}.json" if directory is not None else None
+    value = _read(path, key, parts) if path is not None else _MISS
+    if value is _MISS:
         value = compute()
         if path is not None:
-            _write(path, value)
+            _write(path, key, parts, value)
     _MEMORY[key] = value
     return value  # type: ignore[return-value]

@@ -29,6 +29,7 @@ import sympy as sp
 
 from ..errors import DerivationError
 from .generator import Generator, Piece
+from .serialize import register_dataclass
 from .simplify import interval_parametrisation, nice, simplify_on_interval
 from .steps import DerivationStep
 from .symbols import s, t, u
@@ -38,6 +39,7 @@ __all__ = ["Conjugate", "Region", "conjugate"]
 _FSTAR = sp.Function("f^*")
 
 
+@register_dataclass
 @dataclass(frozen=True)
 class Region:
     """An interval of ``t`` with one formula for ``f^*`` and for the maximiser ``u^*``.
@@ -54,6 +56,7 @@ class Region:
     argmax: sp.Expr
 
 
+@register_dataclass
 @dataclass(frozen=True)
 class Conjugate:
     """The derived conjugate: the piecewise expression, its domain, regions and derivation."""
@@ -61,8 +64,6 @@ class Conjugate:
     expr: sp.Expr
     domain: sp.Interval
     regions: tuple[Region, ...]
-    slope_at_zero: sp.Expr  # a = f'(0+)
-    slope_at_infinity: sp.Expr  # b = f'(oo)
     derivation: tuple[DerivationStep, ...]
 
     @property
@@ -158,9 +159,8 @@ def conjugate(gen: Generator) -> Conjugate:
     name = gen.name
     steps: list[DerivationStep] = []
     regions: list[Region] = []
-    first, last = gen.pieces[0], gen.pieces[-1]
-    d_first = sp.diff(first.expr, u)
-    a = _limit(d_first, 0, "+")
+    last = gen.pieces[-1]
+    a = gen.limits.slope_at_zero
     steps.append(
         DerivationStep(
             "slope at the left end a = f'(0+) = lim_{u->0+} f'(u)",
@@ -168,7 +168,7 @@ def conjugate(gen: Generator) -> Conjugate:
         )
     )
     if a.is_finite:
-        f0 = _limit(first.expr, 0, "+")
+        f0 = gen.limits.value_at_zero
         regions.append(Region("boundary-zero", -sp.oo, a, True, nice(-f0), sp.S.Zero))
         steps.append(
             DerivationStep(
@@ -235,7 +235,7 @@ def conjugate(gen: Generator) -> Conjugate:
                         sp.Eq(_FSTAR(t), value),
                     )
                 )
-    b = _limit(sp.diff(last.expr, u), sp.oo, "-")
+    b = gen.limits.slope_at_infinity
     steps.append(
         DerivationStep(
             "slope at the right end b = f'(oo) = lim_{u->oo} f'(u)", sp.Eq(sp.Symbol("b"), b)
@@ -279,7 +279,5 @@ def conjugate(gen: Generator) -> Conjugate:
         expr=expr,
         domain=domain,
         regions=tuple(regions),
-        slope_at_zero=a,
-        slope_at_infinity=b,
         derivation=tuple(steps),
     )

@@ -1,31 +1,39 @@
 """The full derivation of one generator: validate, conjugate, activation, critic, certify.
 
 :func:`derive` is pure and cached (see :mod:`.cache`); its result :class:`Derivation` holds only
-SymPy objects and plain data so it pickles to the disk cache.
+SymPy objects, registered frozen dataclasses and plain data, so it is stored as JSON
+(:mod:`.serialize`). The cache key includes a fingerprint of the engine's sources, so editing any
+file of the engine invalidates the cached derivations.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import sympy as sp
 
 from ..errors import DerivationError
-from .cache import cached
+from .cache import cached, source_fingerprint
 from .certificates import certify, range_step, symmetry_step
 from .conjugate import Conjugate, conjugate
 from .fgan import activation_certificate, default_activation, optimal_critic
 from .generator import Generator, prepare_generator
+from .serialize import register_dataclass
 from .steps import DerivationStep, Step
 from .symbols import u
 
 __all__ = ["Derivation", "Facts", "derive"]
+
+#: the engine's code: every module of this package and the error messages it raises
+ENGINE_SOURCES = (Path(__file__).parent, Path(__file__).parent.parent / "errors.py")
 
 DERIVED_ACTIVATION = (
     "derived from the conjugate domain (v on R; b - exp(-v) on (-oo, b) or (-oo, b])"
 )
 
 
+@register_dataclass
 @dataclass(frozen=True)
 class Facts:
     """Claims about the divergence that the certificate re-checks (registered entries)."""
@@ -34,6 +42,7 @@ class Facts:
     value_range: sp.Interval
 
 
+@register_dataclass
 @dataclass(frozen=True)
 class Derivation:
     """Everything derived from one generator."""
@@ -120,5 +129,7 @@ def derive(
         repr((facts.symmetric, sp.srepr(facts.value_range))) if facts else "",
     )
     return cached(
-        parts, lambda: _derive(expr, var, name, allow_offset, activation, activation_source, facts)
+        parts,
+        lambda: _derive(expr, var, name, allow_offset, activation, activation_source, facts),
+        fingerprint=source_fingerprint(*ENGINE_SOURCES),
     )

@@ -18,10 +18,11 @@ import sympy as sp
 from sympy.calculus.util import continuous_domain
 
 from ..errors import InvalidGeneratorError, NotConvexError
+from .serialize import register_dataclass
 from .steps import Step
 from .symbols import s, u
 
-__all__ = ["Generator", "Piece", "prepare_generator"]
+__all__ = ["Generator", "Limits", "Piece", "prepare_generator"]
 
 _POSITIVE_REALS = sp.Interval.open(0, sp.oo)
 _NONSMOOTH = (sp.Piecewise, sp.Abs, sp.Max, sp.Min, sp.Heaviside, sp.sign)
@@ -30,6 +31,7 @@ _LOG_GRID = tuple(mpmath.mpf(10) ** (mpmath.mpf(k) / 50) for k in range(-400, 40
 _GRID_TEXT = "801 points 10**k, k in [-8, 8] step 0.02 (mapped into each piece)"
 
 
+@register_dataclass
 @dataclass(frozen=True)
 class Piece:
     """``f`` restricted to an open interval ``(left, right)`` where it is smooth."""
@@ -57,6 +59,27 @@ class Piece:
         return [lo + (hi - lo) / (1 + g) for g in _LOG_GRID]
 
 
+@register_dataclass
+@dataclass(frozen=True)
+class Limits:
+    r"""The generator at the ends of :math:`(0, \infty)`, derived once and read by every layer.
+
+    .. math::
+        f(0^+) = \lim_{u \to 0^+} f(u), \qquad a = f'(0^+), \qquad
+        b = f'(\infty) = \lim_{u \to \infty} f'(u) = \lim_{u \to \infty} \frac{f(u)}{u}
+
+    (the last equality holds for every convex ``f``: Liese and Vajda, *Convex Statistical
+    Distances*, 1987, Ch. 1). Each may be infinite: ``f(0+)`` and ``b`` only ``+oo``, ``a`` only
+    ``-oo``. The conjugate's domain ends at ``b``; for ``t <= a`` the conjugate is
+    ``-f(0+)``; the perspective uses ``f(0+)`` and ``b`` at ``p = 0`` and ``q = 0``.
+    """
+
+    value_at_zero: sp.Expr
+    slope_at_zero: sp.Expr
+    slope_at_infinity: sp.Expr
+
+
+@register_dataclass
 @dataclass(frozen=True)
 class Generator:
     """A validated generator on the canonical positive symbol ``u``."""
@@ -66,10 +89,7 @@ class Generator:
     pieces: tuple[Piece, ...]
     offset: sp.Expr
     convexity: Step
-
-    @property
-    def kinks(self) -> tuple[sp.Expr, ...]:
-        return tuple(p.right for p in self.pieces[:-1])
+    limits: Limits
 
 
 def _fail(name: str, condition: str) -> InvalidGeneratorError:
@@ -247,4 +267,21 @@ def prepare_generator(
         passed=True,
         detail=f"{len(pieces)} smooth piece(s)",
     )
-    return Generator(name=name, expr=f, pieces=pieces, offset=offset, convexity=convexity)
+    return Generator(
+        name=name,
+        expr=f,
+        pieces=pieces,
+        offset=offset,
+        convexity=convexity,
+        limits=_limits(pieces),
+    )
+
+
+def _limits(pieces: tuple[Piece, ...]) -> Limits:
+    """``f(0+)`` and ``f'(0+)`` from the first smooth piece, ``f'(oo)`` from the last."""
+    first, last = pieces[0].expr, pieces[-1].expr
+    return Limits(
+        value_at_zero=sp.simplify(sp.limit(first, u, 0, "+")),
+        slope_at_zero=sp.simplify(sp.limit(sp.diff(first, u), u, 0, "+")),
+        slope_at_infinity=sp.simplify(sp.limit(sp.diff(last, u), u, sp.oo, "-")),
+    )

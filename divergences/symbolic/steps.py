@@ -13,9 +13,12 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from .serialize import register_dataclass
+
 __all__ = ["DerivationStep", "Step"]
 
 
+@register_dataclass
 @dataclass(frozen=True)
 class DerivationStep:
     """One line of a derivation: a sentence and the SymPy object it produced."""
@@ -27,6 +30,7 @@ class DerivationStep:
         return sp.latex(self.result)
 
 
+@register_dataclass
 @dataclass(frozen=True)
 class Step:
     """One checked claim.

@@ -332,7 +332,7 @@ def registered_divergences(
         >>> test_named()
     """
     import divergences as dv
-    from divergences.symbolic.registry import REGISTRY
+    from divergences.registry import REGISTRY
 
     chosen = tuple(dv.names() if names is None else names)
     unknown = [name for name in chosen if name not in REGISTRY]

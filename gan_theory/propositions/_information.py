@@ -586,8 +586,8 @@ def js_bounds(
     limits: dict[str, sp.Expr] = {}
 
     def upper_bound() -> Outcome:
-        f0 = sp.limit(f, _u, 0, "+")
-        slope_at_infinity = sp.limit(f / _u, _u, sp.oo)
+        # the limits are derived once, by the symbolic layer (f'(oo) = lim f(u)/u, f convex)
+        f0, slope_at_infinity = d.limits.value_at_zero, d.limits.slope_at_infinity
         limits["f0"], limits["L"] = f0, slope_at_infinity
         gap_slope = sp.simplify(slope_at_infinity - sp.diff(f, _u))
         rising = decided_zero(gap_slope - sp.log(1 + 1 / _u) / 2) and bool(

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import sympy as sp
 
 import divergences as dv
-from divergences.symbolic.steps import Step
 from divergences.symbolic.symbols import r, t, u, v
+
+from ._format import cell as _cell
+from ._format import math as _m
+from ._format import step_summary as _step_summary
+from ._format import steps_table as _steps_table
+from .propositions import propositions_section, propositions_summary
 
 __all__ = ["REPORTED", "registry_report", "write_report"]
 
@@ -30,38 +34,9 @@ REPORTED: tuple[tuple[str, dict[str, object]], ...] = (
 )
 
 
-def _m(obj: sp.Basic) -> str:
-    return f"${sp.latex(obj)}$"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _title(d: dv.FDivergence) -> str:
     params = ", ".join(f"{sp.latex(sp.Symbol(k))} = {sp.latex(x)}" for k, x in d.parameters.items())
-    return f"`{d.name.split('(')[0]}`" + (f" (${params}$)" if params else "")
-
-
-def _steps_table(steps: Iterable[Step]) -> list[str]:
-    lines = ["| # | claim | relation | checked | passed | detail |", "|---|---|---|---|---|---|"]
-    for i, step in enumerate(steps, 1):
-        lines.append(
-            f"| {i} | {_cell(step.description)} | {_cell(_m(step.relation))} | "
-            f"{_cell(step.method)} | {'yes' if step.passed else '**NO**'} | {_cell(step.detail)} |"
-        )
-    return lines
-
-
-def _step_summary(step: Step) -> dict[str, object]:
-    """The JSON-ready record of a checked step (the columns of :func:`_steps_table`)."""
-    return {
-        "description": step.description,
-        "relation": str(step.relation),
-        "method": step.method,
-        "passed": step.passed,
-        "detail": step.detail,
-    }
+    return f"`{d.entry.name}`" + (f" (${params}$)" if params else "")
 
 
 def _section(d: dv.FDivergence) -> list[str]:
@@ -149,8 +124,6 @@ def registry_report() -> tuple[str, list[dict[str, object]]]:
     lines += _discriminator_section()
     for d in divergences:
         lines += _section(d)
-    from .propositions import propositions_section  # imports this module's helpers
-
     lines += propositions_section()
     summary = [
         {
@@ -172,8 +145,6 @@ def registry_report() -> tuple[str, list[dict[str, object]]]:
 def write_report(out: str | os.PathLike[str]) -> list[Path]:
     """Write ``derivations.md`` (divergences, then the propositions of GAN theory),
     ``derivations.json`` and ``propositions.json`` into ``out``; return the paths."""
-    from .propositions import propositions_summary
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     text, summary = registry_report()

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..propositions import Proposition, all_propositions
-from .markdown import _cell, _step_summary, _steps_table
+from ._format import cell as _cell
+from ._format import step_summary as _step_summary
+from ._format import steps_table as _steps_table
 
 __all__ = ["propositions_section", "propositions_summary"]
 

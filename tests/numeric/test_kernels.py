@@ -23,7 +23,7 @@ import torch
 import divergences as dv
 from divergences.errors import InputError
 from divergences.numeric._checks import normalisation_tolerance
-from divergences.numeric.kernels import KERNELS
+from tests._kernels import KERNELS
 
 F64, F32 = torch.float64, torch.float32
 EPS = {F64: 2.0**-52, F32: 2.0**-23}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sympy as sp
 import torch
 
-from divergences.numeric._printer import _clamped, compile_pieces
+from divergences.numeric.emit.printer import _clamped, compile_pieces
 
 T = sp.Symbol("t", real=True)
 F64 = torch.float64

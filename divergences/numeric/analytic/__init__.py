@@ -31,6 +31,7 @@ Example:
     0.0
 """
 
+from ._dispatch import NormalParameters as NormalParameters
 from ._dispatch import has_normal_closed_form as has_normal_closed_form
 from ._dispatch import normal_closed_form as normal_closed_form
 from ._kl import expm1_minus_identity as expm1_minus_identity
@@ -56,6 +57,7 @@ from ._transport import wasserstein2_normal as wasserstein2_normal
 from ._transport import wasserstein_quantile_quad as wasserstein_quantile_quad
 
 __all__ = [
+    "NormalParameters",
     "QuadratureResult",
     "alpha_divergence_normal",
     "bhattacharyya_coefficient_normal",

@@ -1,22 +1,22 @@
-"""Which registered divergences have a closed form between two univariate normals.
+"""Closed forms between two univariate normals, attached to the registry entries.
 
-A small table from registry name to closed-form function, in the spirit of
-``torch.distributions.kl.register_kl``; an :class:`FDivergence` is matched by its registry name
-and checked to have that entry's generator (so a user's divergence that merely reuses a name is
-not given someone else's formula).
+Each closed form is registered on its entry with
+:meth:`~divergences.registry.Entry.register_closed_form` for the family :class:`NormalParameters`
+(a univariate normal given by NumPy parameters), in the style of
+``torch.distributions.kl.register_kl``. :func:`normal_closed_form` finds it through the entry an
+:class:`~divergences.FDivergence` carries, so a user's generator never receives a registered
+entry's formula because of its name or expression.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy as sp
 from numpy.typing import ArrayLike, NDArray
 
-from divergences.symbolic.registry import REGISTRY
+from divergences.registry import builtin as entries
 
 from ._kl import kl_normal
 from ._normal import (
@@ -31,52 +31,55 @@ from ._normal import (
 from ._quadrature import as_divergence
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from divergences.fdivergence import FDivergence
 
-__all__ = ["has_normal_closed_form", "normal_closed_form"]
-
-_Closed = Callable[..., NDArray[np.float64]]
-
-_CLOSED_FORMS: dict[str, _Closed] = {
-    "kl": kl_normal,
-    "reverse_kl": reverse_kl_normal,
-    "pearson": pearson_chi2_normal,
-    "neyman": neyman_chi2_normal,
-    "squared_hellinger": squared_hellinger_normal,
-    "jeffrey": jeffrey_normal,
-    "total_variation": total_variation_normal,
-}
+__all__ = ["NormalParameters", "has_normal_closed_form", "normal_closed_form"]
 
 
-def _registry_name(d: FDivergence) -> str | None:
-    """The registry entry whose generator (at ``d``'s parameters) is ``d``'s generator."""
-    base = d.name.split("(", 1)[0]
-    entry = REGISTRY.get(base)
-    if entry is None:
-        return None
-    if not _same_generator(d.generator.expr, base, tuple(sorted(d.parameters.items()))):
-        return None
-    return base
+@dataclass(frozen=True)
+class NormalParameters:
+    """:math:`\\mathcal N(\\text{loc}, \\text{scale}^2)` with array-like parameters (broadcast)."""
+
+    loc: ArrayLike
+    scale: ArrayLike
 
 
-@functools.lru_cache(maxsize=128)
-def _same_generator(expr: sp.Expr, base: str, parameters: tuple) -> bool:
-    reference = REGISTRY[base].generator(**dict(parameters))
-    return sp.simplify(expr - reference) == 0
+def _register(entry: object, closed: Callable[..., NDArray[np.float64]]) -> None:
+    def between(p: NormalParameters, q: NormalParameters) -> NDArray[np.float64]:
+        return closed(p.loc, p.scale, q.loc, q.scale)
+
+    between.__doc__ = closed.__doc__
+    entry.register_closed_form(NormalParameters, NormalParameters)(between)  # type: ignore[attr-defined]
 
 
-def _closed_form(d: FDivergence) -> _Closed | None:
-    name = _registry_name(d)
-    if name == "alpha":
-        alpha = float(d.parameters["alpha"])
-        return functools.partial(alpha_divergence_normal, alpha)
-    return _CLOSED_FORMS.get(name) if name else None
+for _entry, _closed in (
+    (entries.KL, kl_normal),
+    (entries.REVERSE_KL, reverse_kl_normal),
+    (entries.PEARSON, pearson_chi2_normal),
+    (entries.NEYMAN, neyman_chi2_normal),
+    (entries.SQUARED_HELLINGER, squared_hellinger_normal),
+    (entries.JEFFREY, jeffrey_normal),
+    (entries.TOTAL_VARIATION, total_variation_normal),
+):
+    _register(_entry, _closed)
+
+
+@entries.ALPHA.register_closed_form(NormalParameters, NormalParameters)
+def _alpha_normal(
+    p: NormalParameters, q: NormalParameters, *, alpha: object
+) -> NDArray[np.float64]:
+    return alpha_divergence_normal(float(alpha), p.loc, p.scale, q.loc, q.scale)  # type: ignore[arg-type]
+
+
+def _closed_form(d: FDivergence) -> Callable[..., NDArray[np.float64]] | None:
+    return d.entry.closed_form(NormalParameters, NormalParameters)
 
 
 def has_normal_closed_form(d: FDivergence | str, **parameters: object) -> bool:
     """Whether :func:`normal_closed_form` knows ``d`` (``js``, ``gan``, ``js_weighted``: no)."""
-    div = as_divergence(d, parameters)
-    return _closed_form(div) is not None
+    return _closed_form(as_divergence(d, parameters)) is not None
 
 
 def normal_closed_form(
@@ -89,9 +92,10 @@ def normal_closed_form(
 ) -> NDArray[np.float64]:
     """The closed form of ``D_f(N(loc1, scale1^2) || N(loc2, scale2^2))`` for a registered ``d``.
 
-    Dispatches to :func:`kl_normal`, :func:`reverse_kl_normal`, :func:`pearson_chi2_normal`,
-    :func:`neyman_chi2_normal`, :func:`squared_hellinger_normal`, :func:`jeffrey_normal`,
-    :func:`total_variation_normal` or :func:`alpha_divergence_normal` (each cites its source).
+    Dispatches through ``d.entry`` to :func:`kl_normal`, :func:`reverse_kl_normal`,
+    :func:`pearson_chi2_normal`, :func:`neyman_chi2_normal`, :func:`squared_hellinger_normal`,
+    :func:`jeffrey_normal`, :func:`total_variation_normal` or :func:`alpha_divergence_normal`
+    (each cites its source).
 
     Raises:
         NotImplementedError: no closed form is known here (``js``, ``gan``, ``js_weighted``,
@@ -103,4 +107,4 @@ def normal_closed_form(
         raise NotImplementedError(
             f"no closed form of {div.name} between normals; use f_divergence_normal_quad"
         )
-    return closed(loc1, scale1, loc2, scale2)
+    return closed(NormalParameters(loc1, scale1), NormalParameters(loc2, scale2), **div.parameters)

@@ -25,7 +25,7 @@ with :math:`0 \log 0 = 0`, :math:`0 f(0/0) = 0` and ``+inf`` where the divergenc
 ("double where"), so neither values nor gradients are ``NaN``; the gradient at a zero
 probability is the one of the finite branch (e.g. 0 for ``p log p`` at ``p = 0``). Pairs of
 tiny probabilities (subnormal ones included) are evaluated on a rescaled copy where a backward
-would square them (:func:`_rescaled_inputs`).
+would square them (:func:`.base._rescaled_inputs`).
 
 The ``js`` and ``gan`` terms are evaluated in the ratio :math:`r = s / l \in [0, 1]` of the
 smaller :math:`s = \min(p, q)` to the larger :math:`l = \max(p, q)` (see
@@ -63,119 +63,18 @@ Studia Sci. Math. Hungar. 1967 (the perspective and its conventions at zero).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-__all__ = ["KERNELS", "Kernel"]
+from divergences.registry import builtin as entries
+
+from .base import _log_safe, register_kernel
+
+__all__: list[str] = []
 
 _INF = math.inf
 _LN2 = math.log(2.0)
-
-
-def _log_safe(x: Tensor, mask: Tensor) -> Tensor:
-    """``log x`` where ``mask`` holds, ``0`` elsewhere (``log`` never sees a masked zero)."""
-    return torch.log(torch.where(mask, x, 1.0))
-
-
-def _tracks_gradient(p: Tensor, q: Tensor) -> bool:
-    """Whether autograd records operations on ``p`` or ``q`` (``torch.func.grad`` included)."""
-    return torch.is_grad_enabled() and (p.requires_grad or q.requires_grad)
-
-
-#: dtype -> (below, factor): pairs whose larger entry is below ``below`` (the square root of
-#: the smallest normal number) are evaluated on ``factor * (p, q)``; both powers of two
-_RESCALE = {torch.float64: (2.0**-511, 2.0**600), torch.float32: (2.0**-63, 2.0**100)}
-
-
-def _rescaled_inputs(p: Tensor, q: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
-    r"""``(s p, s q, s)`` with ``s`` a power of two where both probabilities are tiny, else 1.
-
-    Every perspective is positively homogeneous of degree one, :math:`K(sp, sq) = s K(p, q)`:
-
-    .. math:: K(p, q) = K(s p, s q) / s, \qquad \nabla K(p, q) = (\nabla K)(s p, s q).
-
-    The backward of ``(p - q)^2 / q``, of ``(sqrt p - sqrt q)^2`` and of the ratio ``s / l`` of
-    the ``js``/``gan`` terms forms the square of a probability, which underflows to ``0`` below
-    the square root of the smallest normal number: at ``p = q = 1e-310`` (or ``1e-40`` in
-    float32, a softmax output of a confident model) their gradients were ``NaN``. Pairs whose
-    larger entry is below ``2^-511`` (float64; ``2^-63`` in float32) are evaluated scaled by
-    ``2^600`` (``2^100``), where the squares are normal numbers. Only the autograd path does this
-    (the values need no rescaling): every operation of these kernels scales exactly by a power of
-    two (``sqrt`` by ``2^300``, the ratio ``s / l`` not at all), so both paths give identical
-    values wherever the unscaled evaluation stays out of the subnormal range.
-    ``(p, q, None)`` for other dtypes (float16/bfloat16 are computed in float32 by the caller).
-    """
-    rule = _RESCALE.get(p.dtype)
-    if rule is None:
-        return p, q, None
-    below, factor = rule
-    tiny = torch.maximum(p, q).detach() < below
-    s = torch.where(tiny, p.new_full((), factor), p.new_ones(()))
-    return p * s, q * s, s
-
-
-@dataclass(frozen=True)
-class Kernel:
-    r"""The perspective of one registered generator, split so the reduction does less work.
-
-    .. math::
-
-        q f(p/q) = \text{scale} \cdot \text{terms}(p, q) + \text{linear} \cdot (p + q)
-
-    Calling a kernel gives the element-wise :math:`q f(p/q)`; :meth:`reduce` gives the sum over
-    the last dimension with ``scale`` and ``linear`` applied once to the sums (of the terms, of
-    ``p`` and of ``q``) instead of to every element.
-
-    ``inplace_terms``, when given, computes the same terms bit for bit (times ``inplace_sign``,
-    which is exact) reusing its own temporaries in place: fewer fresh tensors, so fewer page
-    faults and passes on large inputs. It is used when autograd does not record the call (no
-    input requires grad, or grad mode is off); it works under ``torch.func.vmap`` and ``jvp`` and
-    ``torch.compile`` (in-place updates only on a temporary that depends on both inputs, no
-    ``out=``), and it never writes to ``p`` or ``q``.
-    """
-
-    terms: Callable[[Tensor, Tensor], Tensor]
-    scale: float = 1.0
-    linear: float = 0.0
-    inplace_terms: Callable[[Tensor, Tensor], Tensor] | None = None
-    inplace_sign: float = 1.0
-    #: evaluate pairs of tiny probabilities on a rescaled copy (:func:`_rescaled_inputs`)
-    rescale: bool = False
-
-    def _scaled_terms(self, p: Tensor, q: Tensor, reduce: bool) -> Tensor:
-        tracked = _tracks_gradient(p, q)
-        if self.inplace_terms is not None and not tracked:
-            out, scale = self.inplace_terms(p, q), self.scale * self.inplace_sign
-        elif self.rescale and tracked:
-            ps, qs, factor = _rescaled_inputs(p, q)
-            out, scale = self.terms(ps, qs), self.scale
-            if factor is not None:
-                out = out / factor
-        else:
-            out, scale = self.terms(p, q), self.scale
-        if reduce:
-            out = out.sum(-1)
-        return out if scale == 1.0 else out * scale
-
-    def __call__(self, p: Tensor, q: Tensor) -> Tensor:
-        out = self._scaled_terms(p, q, reduce=False)
-        return out + self.linear * (p + q) if self.linear else out
-
-    def reduce(self, p: Tensor, q: Tensor) -> Tensor:
-        r""":math:`\sum_x q f(p/q)` over the last dimension (leading dimensions broadcast)."""
-        out = self._scaled_terms(p, q, reduce=True)
-        return out + self.linear * (p.sum(-1) + q.sum(-1)) if self.linear else out
-
-
-def _kl(p: Tensor, q: Tensor) -> Tensor:
-    """``p (log p - log q)``."""
-    pos = p > 0
-    # p = 0: both logs see 1, so the term is 0 * (0 - 0) = 0 with zero gradients (no outer mask);
-    # q = 0 < p: log 0 = -inf gives +inf, the value of the divergence there
-    return p * (torch.log(torch.where(pos, p, 1.0)) - torch.log(torch.where(pos, q, 1.0)))
 
 
 def _kl_inplace(p: Tensor, q: Tensor) -> Tensor:
@@ -187,15 +86,26 @@ def _kl_inplace(p: Tensor, q: Tensor) -> Tensor:
     return log_q.sub_(torch.where(pos, p, 1.0).log_()).mul_(p)
 
 
-def _reverse_kl(p: Tensor, q: Tensor) -> Tensor:
-    """``q (log q - log p)``."""
-    return _kl(q, p)
+@register_kernel(entries.KL, inplace_terms=_kl_inplace, inplace_sign=-1.0)
+def _kl(p: Tensor, q: Tensor) -> Tensor:
+    """``p (log p - log q)``."""
+    pos = p > 0
+    # p = 0: both logs see 1, so the term is 0 * (0 - 0) = 0 with zero gradients (no outer mask);
+    # q = 0 < p: log 0 = -inf gives +inf, the value of the divergence there
+    return p * (torch.log(torch.where(pos, p, 1.0)) - torch.log(torch.where(pos, q, 1.0)))
 
 
 def _reverse_kl_inplace(p: Tensor, q: Tensor) -> Tensor:
     return _kl_inplace(q, p)
 
 
+@register_kernel(entries.REVERSE_KL, inplace_terms=_reverse_kl_inplace, inplace_sign=-1.0)
+def _reverse_kl(p: Tensor, q: Tensor) -> Tensor:
+    """``q (log q - log p)``."""
+    return _kl(q, p)
+
+
+@register_kernel(entries.PEARSON, rescale=True)
 def _pearson(p: Tensor, q: Tensor) -> Tensor:
     """``(p - q)^2 / q``."""
     pos = q > 0
@@ -203,11 +113,13 @@ def _pearson(p: Tensor, q: Tensor) -> Tensor:
     return torch.where(pos, value, torch.where(p > 0, _INF, 0.0))
 
 
+@register_kernel(entries.NEYMAN, rescale=True)
 def _neyman(p: Tensor, q: Tensor) -> Tensor:
     """``(p - q)^2 / p``."""
     return _pearson(q, p)
 
 
+@register_kernel(entries.SQUARED_HELLINGER, rescale=True)
 def _squared_hellinger(p: Tensor, q: Tensor) -> Tensor:
     """``(sqrt p - sqrt q)^2``."""
     both = (p > 0) & (q > 0)
@@ -217,6 +129,7 @@ def _squared_hellinger(p: Tensor, q: Tensor) -> Tensor:
     return torch.where(both, value, p + q)
 
 
+@register_kernel(entries.JEFFREY)
 def _jeffrey(p: Tensor, q: Tensor) -> Tensor:
     """``(p - q)(log p - log q)``."""
     both = (p > 0) & (q > 0)
@@ -224,6 +137,18 @@ def _jeffrey(p: Tensor, q: Tensor) -> Tensor:
     return torch.where(both, value, torch.where((p > 0) | (q > 0), _INF, 0.0))
 
 
+def _mixture_terms_inplace(p: Tensor, q: Tensor) -> Tensor:
+    """:func:`_mixture_terms` with five fresh tensors instead of ten (in place: the masks and
+    ``s log r``)."""
+    small, large = torch.minimum(p, q), torch.maximum(p, q)
+    ratio = torch.div(small, large.masked_fill_(large <= 0, 1.0))
+    del large
+    log1p_ratio = torch.log1p(ratio)
+    terms = ratio.masked_fill_(small <= 0, 1.0).log_().mul_(small)
+    return terms.addcmul_(p + q, log1p_ratio, value=-1.0)
+
+
+@register_kernel(entries.GAN, inplace_terms=_mixture_terms_inplace, rescale=True)
 def _mixture_terms(p: Tensor, q: Tensor) -> Tensor:
     r""":math:`p \log \frac{p}{p + q} + q \log \frac{q}{p + q}` (``0 log 0 = 0``), in the ratio
     :math:`r = s / l \in [0, 1]` of the smaller :math:`s = \min(p, q)` to the larger
@@ -254,41 +179,22 @@ def _mixture_terms(p: Tensor, q: Tensor) -> Tensor:
     return torch.addcmul(term_small, p + q, torch.log1p(ratio), value=-1.0)
 
 
-def _mixture_terms_inplace(p: Tensor, q: Tensor) -> Tensor:
-    """:func:`_mixture_terms` with five fresh tensors instead of ten (in place: the masks and
-    ``s log r``)."""
-    small, large = torch.minimum(p, q), torch.maximum(p, q)
-    ratio = torch.div(small, large.masked_fill_(large <= 0, 1.0))
-    del large
-    log1p_ratio = torch.log1p(ratio)
-    terms = ratio.masked_fill_(small <= 0, 1.0).log_().mul_(small)
-    return terms.addcmul_(p + q, log1p_ratio, value=-1.0)
+def _abs_difference_inplace(p: Tensor, q: Tensor) -> Tensor:
+    return torch.sub(p, q).abs_()
 
 
+@register_kernel(entries.TOTAL_VARIATION, scale=0.5, inplace_terms=_abs_difference_inplace)
 def _abs_difference(p: Tensor, q: Tensor) -> Tensor:
     """``|p - q|`` (twice the total variation's terms)."""
     return torch.abs(p - q)
 
 
-def _abs_difference_inplace(p: Tensor, q: Tensor) -> Tensor:
-    return torch.sub(p, q).abs_()
-
-
-#: registry name -> element-wise ``(p, q) -> q f(p/q)`` (a :class:`Kernel`, with ``.reduce``)
-KERNELS: dict[str, Kernel] = {
-    "kl": Kernel(_kl, inplace_terms=_kl_inplace, inplace_sign=-1.0),
-    "reverse_kl": Kernel(_reverse_kl, inplace_terms=_reverse_kl_inplace, inplace_sign=-1.0),
-    "pearson": Kernel(_pearson, rescale=True),
-    "neyman": Kernel(_neyman, rescale=True),
-    "squared_hellinger": Kernel(_squared_hellinger, rescale=True),
-    "jeffrey": Kernel(_jeffrey),
-    "js": Kernel(
-        _mixture_terms,
-        scale=0.5,
-        linear=0.5 * _LN2,
-        inplace_terms=_mixture_terms_inplace,
-        rescale=True,
-    ),
-    "gan": Kernel(_mixture_terms, inplace_terms=_mixture_terms_inplace, rescale=True),
-    "total_variation": Kernel(_abs_difference, scale=0.5, inplace_terms=_abs_difference_inplace),
-}
+# js: f_js(u) = (f_gan(u) + (u + 1) log 2) / 2, so its perspective is half the gan terms plus
+# (log 2 / 2)(p + q)
+register_kernel(
+    entries.JS,
+    scale=0.5,
+    linear=0.5 * _LN2,
+    inplace_terms=_mixture_terms_inplace,
+    rescale=True,
+)(_mixture_terms)

@@ -22,7 +22,7 @@ at a domain's end, where every float64 form loses about :math:`\log_{10}` of it 
 out of the choice, and elsewhere an error is divided by ``max(1, cond/1024)`` before forms are
 compared: a form is asked to be within a few ulps where the function is well conditioned and
 within ``cond/1024`` ulps where it is very badly conditioned (next to a pole). The reported
-scores are these normalised errors; ``benchmarks/accuracy_ulps.py`` measures the plain ones.
+scores are these normalised errors; ``benchmarks/accuracy_mpmath.py`` measures the plain ones.
 
 A form whose gradient is ``NaN`` at a probe point where its value is not (``log(r/(r + 1))`` at
 ``r = 5e-324``: ``inf * 0``) is chosen only if every form has that defect there.
@@ -52,7 +52,8 @@ import torch
 
 from divergences.errors import DerivationError
 
-from ._printer import compile_pieces
+from .primitives import MPMATH
+from .printer import compile_pieces
 
 __all__ = [
     "Choice",
@@ -156,73 +157,11 @@ def _mp_real(value: object) -> mpmath.mpf | None:
     return value
 
 
-def _check_exp_argument(x: mpmath.mpf) -> None:
-    # mpmath evaluates exp(x) with about mag(x) extra bits of working precision, so exp of a
-    # huge argument (exp(-4 exp(1e20)), reached at a probe point v = -1e20) never returns
-    if mpmath.isfinite(x) and x != 0 and mpmath.mag(x) > 1100:
-        raise OverflowError("exp argument beyond 2**1100")
-
-
-def _guarded_exp(x: mpmath.mpf) -> mpmath.mpf:
-    """``exp`` that refuses arguments beyond ``2**1100`` (``exp(exp(1000))`` would hang).
-
-    Beyond ``2**64`` it is :math:`2^n e^{r}` with ``x = n log 2 + r``: mpmath's own ``exp`` of
-    ``1e300`` at 800 digits takes 30 ms (it raises ``e`` to a huge power), this 0.5 ms.
-    """
-    _check_exp_argument(x)
-    magnitude = mpmath.mag(x) if mpmath.isfinite(x) and x != 0 else 0
-    if magnitude <= 64:
-        return mpmath.exp(x)
-    with mpmath.extraprec(magnitude + 20):
-        n = mpmath.floor(x / mpmath.ln2)
-        rest = x - n * mpmath.ln2
-    return mpmath.ldexp(mpmath.exp(rest), int(n))
-
-
-def _guarded_expm1(x: mpmath.mpf) -> mpmath.mpf:
-    """``expm1`` with the guard of :func:`_guarded_exp` (mpmath's ``expm1`` calls ``exp``)."""
-    _check_exp_argument(x)
-    if mpmath.isfinite(x) and x != 0 and mpmath.mag(x) > 64:
-        return _guarded_exp(x) - 1  # no cancellation this far from 0
-    return mpmath.expm1(x)
-
-
-def _mp_log1mexp(x: mpmath.mpf) -> mpmath.mpf:
-    return mpmath.log(-_guarded_expm1(x))
-
-
-def _mp_log1mexp_negexp(y: mpmath.mpf) -> mpmath.mpf:
-    return mpmath.log(-_guarded_expm1(-_guarded_exp(y)))
-
-
-def _mp_xlogy(x: mpmath.mpf, y: mpmath.mpf) -> mpmath.mpf:
-    return mpmath.mpf(0) if x == 0 else x * mpmath.log(y)
-
-
-def _mp_omega_log(y: mpmath.mpf) -> mpmath.mpf:
-    return mpmath.log(mpmath.lambertw(_guarded_exp(y + 1)).real)
-
-
-#: mpmath versions of the stable primitives (mpmath's log1p and expm1 are accurate near 0)
-MPMATH_PRIMITIVES = {
-    "exp": _guarded_exp,
-    "exp_capped": _guarded_exp,
-    "expm1": _guarded_expm1,
-    "expm1_capped": _guarded_expm1,
-    "log1p": mpmath.log1p,
-    "softplus": lambda x: mpmath.log1p(_guarded_exp(x)),
-    "log1mexp": _mp_log1mexp,
-    "log1mexp_negexp": _mp_log1mexp_negexp,
-    "xlogy": _mp_xlogy,
-    "omega_log": _mp_omega_log,
-}
-
-
 def reference_values(
     expr: sp.Expr, var: sp.Symbol, points: Sequence[float]
 ) -> list[mpmath.mpf | None]:
     """``expr`` at each point by mpmath, with the precision escalation of the module docstring."""
-    function = sp.lambdify(var, expr, modules=[MPMATH_PRIMITIVES, "mpmath"])
+    function = sp.lambdify(var, expr, modules=[MPMATH, "mpmath"])
     out: list[mpmath.mpf | None] = []
     for x in points:
         previous = None
@@ -253,8 +192,8 @@ def condition_numbers(expr: sp.Expr, var: sp.Symbol, points: Sequence[float]) ->
     whose intermediate steps round the input's neighbourhood loses about
     :math:`\log_{10}` of it in digits (next to a pole at a domain's end it is unbounded).
     """
-    f = sp.lambdify(var, expr, modules=[MPMATH_PRIMITIVES, "mpmath"])
-    df = sp.lambdify(var, sp.diff(expr, var), modules=[MPMATH_PRIMITIVES, "mpmath"])
+    f = sp.lambdify(var, expr, modules=[MPMATH, "mpmath"])
+    df = sp.lambdify(var, sp.diff(expr, var), modules=[MPMATH, "mpmath"])
     out = []
     with mpmath.workdps(40):
         for x in points:

@@ -9,67 +9,28 @@ listed here: the engine derives them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from fractions import Fraction
-from numbers import Real
+from collections.abc import Callable
 
 import sympy as sp
 
-from ..errors import InvalidGeneratorError
-from .symbols import u, v
+from ..symbolic.symbols import u, v
+from .entry import Entry, Parameter, register_entry
 
-__all__ = ["REGISTRY", "Entry", "Parameter", "exact_parameter"]
+__all__ = [
+    "ALPHA",
+    "GAN",
+    "JEFFREY",
+    "JS",
+    "JS_WEIGHTED",
+    "KL",
+    "NEYMAN",
+    "PEARSON",
+    "REVERSE_KL",
+    "SQUARED_HELLINGER",
+    "TOTAL_VARIATION",
+]
 
 _FGAN = "Nowozin, Cseke and Tomioka, f-GAN, NeurIPS 2016, Table 2"
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A parameter of a family, with its default and the values it may not take."""
-
-    name: str
-    default: sp.Rational
-    check: Callable[[sp.Expr], str | None]
-    doc: str
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One registered divergence. Callables take the exact parameter values by name."""
-
-    name: str
-    generator: Callable[..., sp.Expr]
-    description: str
-    formula: str  # LaTeX, in p and q
-    symmetric: Callable[..., bool]
-    value_range: Callable[..., sp.Interval]
-    reference: str
-    activation: Callable[..., sp.Expr] | None = None
-    activation_source: str = ""
-    allow_offset: bool = False
-    parameters: tuple[Parameter, ...] = field(default_factory=tuple)
-
-
-def exact_parameter(name: str, value: object) -> sp.Expr:
-    """Turn a user's parameter value into an exact SymPy number (floats by their decimal repr).
-
-    ``0.3`` becomes ``3/10``: the engine works with exact numbers, so the float's shortest decimal
-    representation is taken as what the caller meant.
-    """
-    if isinstance(value, bool):
-        raise InvalidGeneratorError(f"parameter {name} must be a real number, got {value!r}")
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise InvalidGeneratorError(f"parameter {name} must be finite, got {value!r}")
-        return sp.Rational(repr(value))
-    if isinstance(value, Fraction):
-        return sp.Rational(value.numerator, value.denominator)
-    if isinstance(value, (Real, sp.Basic)):
-        exact = sp.sympify(value)
-        if exact.is_real and exact.is_finite and not exact.free_symbols:
-            return exact
-    raise InvalidGeneratorError(f"parameter {name} must be a finite real number, got {value!r}")
 
 
 def _alpha_check(a: sp.Expr) -> str | None:
@@ -107,7 +68,7 @@ def _zero_to(upper: sp.Expr) -> Callable[..., sp.Interval]:
     return lambda **_: sp.Interval(0, upper)
 
 
-_ENTRIES = (
+KL = register_entry(
     Entry(
         name="kl",
         generator=lambda: u * sp.log(u),
@@ -118,7 +79,10 @@ _ENTRIES = (
         reference="Kullback and Leibler, On Information and Sufficiency, Ann. Math. Stat. 1951",
         activation=lambda: v,
         activation_source=_FGAN,
-    ),
+    )
+)
+
+REVERSE_KL = register_entry(
     Entry(
         name="reverse_kl",
         generator=lambda: -sp.log(u),
@@ -129,7 +93,10 @@ _ENTRIES = (
         reference="Kullback and Leibler 1951; as an f-divergence: Nowozin et al. 2016, Table 1",
         activation=lambda: -sp.exp(-v),
         activation_source=_FGAN,
-    ),
+    )
+)
+
+PEARSON = register_entry(
     Entry(
         name="pearson",
         generator=lambda: (u - 1) ** 2,
@@ -140,7 +107,10 @@ _ENTRIES = (
         reference="Pearson, Philosophical Magazine 1900; Nowozin et al. 2016, Table 1",
         activation=lambda: v,
         activation_source=_FGAN,
-    ),
+    )
+)
+
+NEYMAN = register_entry(
     Entry(
         name="neyman",
         generator=lambda: (1 - u) ** 2 / u,
@@ -151,7 +121,10 @@ _ENTRIES = (
         reference="Neyman, Contribution to the theory of the chi^2 test, 1949; Nowozin et al. 2016",
         activation=lambda: 1 - sp.exp(-v),
         activation_source=_FGAN,
-    ),
+    )
+)
+
+SQUARED_HELLINGER = register_entry(
     Entry(
         name="squared_hellinger",
         generator=lambda: (sp.sqrt(u) - 1) ** 2,
@@ -162,7 +135,10 @@ _ENTRIES = (
         reference="Hellinger, J. reine angew. Math. 1909; Nowozin et al. 2016, Table 1",
         activation=lambda: 1 - sp.exp(-v),
         activation_source=_FGAN,
-    ),
+    )
+)
+
+JEFFREY = register_entry(
     Entry(
         name="jeffrey",
         generator=lambda: (u - 1) * sp.log(u),
@@ -173,7 +149,10 @@ _ENTRIES = (
         reference="Jeffreys, Proc. R. Soc. Lond. A 1946; Nowozin et al. 2016, Table 1",
         activation=lambda: v,
         activation_source=_FGAN,
-    ),
+    )
+)
+
+JS = register_entry(
     Entry(
         name="js",
         generator=lambda: (u * sp.log(u) - (u + 1) * sp.log((u + 1) / 2)) / 2,
@@ -187,7 +166,10 @@ _ENTRIES = (
         activation_source=_FGAN
         + " row 'Jensen-Shannon', halved: the paper's generator lacks the 1/2 and gives 2 JS",
         allow_offset=False,
-    ),
+    )
+)
+
+GAN = register_entry(
     Entry(
         name="gan",
         generator=lambda: u * sp.log(u) - (u + 1) * sp.log(u + 1),
@@ -200,7 +182,10 @@ _ENTRIES = (
         activation=lambda: -sp.log(1 + sp.exp(-v)),
         activation_source=_FGAN,
         allow_offset=True,
-    ),
+    )
+)
+
+TOTAL_VARIATION = register_entry(
     Entry(
         name="total_variation",
         generator=lambda: sp.Abs(u - 1) / 2,
@@ -211,7 +196,10 @@ _ENTRIES = (
         reference="Nowozin et al. 2016, Table 1 (generator |u-1|/2)",
         activation=lambda: sp.tanh(v) / 2,
         activation_source=_FGAN,
-    ),
+    )
+)
+
+ALPHA = register_entry(
     Entry(
         name="alpha",
         generator=_alpha_generator,
@@ -223,7 +211,10 @@ _ENTRIES = (
         reference="Amari, alpha-divergence is unique, IEEE T-IT 2009; Cichocki and Amari, "
         "Entropy 2010",
         parameters=(Parameter("alpha", sp.Rational(1, 2), _alpha_check, "real, not 0 or 1"),),
-    ),
+    )
+)
+
+JS_WEIGHTED = register_entry(
     Entry(
         name="js_weighted",
         generator=_js_weighted,
@@ -236,26 +227,5 @@ _ENTRIES = (
         ),
         reference="Nowozin et al. 2016, Table 1 (Jensen-Shannon-weighted); Huszar 2015",
         parameters=(Parameter("pi", sp.Rational(1, 2), _pi_check, "in (0, 1)"),),
-    ),
+    )
 )
-
-REGISTRY: Mapping[str, Entry] = {entry.name: entry for entry in _ENTRIES}
-
-
-def resolve_parameters(entry: Entry, given: Mapping[str, object]) -> dict[str, sp.Expr]:
-    """Exact values for the entry's parameters (defaults filled in), validated."""
-    known = {p.name for p in entry.parameters}
-    unknown = set(given) - known
-    if unknown:
-        takes = f"takes {', '.join(sorted(known))}" if known else "takes no parameters"
-        raise InvalidGeneratorError(
-            f"divergence {entry.name!r} {takes}; got {', '.join(sorted(unknown))}"
-        )
-    values = {}
-    for param in entry.parameters:
-        value = exact_parameter(param.name, given.get(param.name, param.default))
-        problem = param.check(value)
-        if problem:
-            raise InvalidGeneratorError(f"divergence {entry.name!r}: {problem}")
-        values[param.name] = value
-    return values

@@ -2,16 +2,15 @@ r"""Print SymPy expressions as torch source code and compile it into element-wis
 
 The printer extends SymPy's :class:`~sympy.printing.pytorch.TorchPrinter`:
 
-* the stable primitives of :mod:`._primitives` print as their torch implementations
-  (``torch.log1p``, ``torch.expm1``, ``torch.xlogy``, :func:`.stable.softplus`,
-  :func:`.stable.log1mexp`, :func:`.stable.log1mexp_negexp`, :func:`.stable.omega_log`,
-  :func:`.stable.lambertw`);
+* the functions of the primitives' table (:mod:`.primitives`) print as the torch callable of
+  their row (``torch.log1p``, ``torch.expm1``, ``torch.xlogy``, and ``softplus``, ``log1mexp``,
+  ``log1mexp_negexp``, ``omega_log``, ``lambertw`` of :mod:`divergences.numeric.stable`);
 * every number is folded to a Python ``float`` (or ``int``) literal, so a result keeps the dtype
   and device of its tensor input (PyTorch treats Python scalars as weakly typed);
 * powers print as ``square``/``sqrt``/``rsqrt``/``reciprocal`` where they apply;
 * an exponential nested inside another function is capped below overflow
-  (:func:`.stable.exp_capped`), so a flat outer function never multiplies ``0`` by ``inf`` in the
-  chain rule;
+  (``exp_capped`` of :mod:`divergences.numeric.stable`), so a flat outer function never
+  multiplies ``0`` by ``inf`` in the chain rule;
 * an additive constant that float64 cannot represent (``log 2``, ``1/3``) is added as two floats,
   ``x + c_hi + c_lo`` (a double-double constant): ``x + c_hi`` is exact when ``x`` is close to
   ``-c_hi`` (Sterbenz), so a zero crossing or a pole at an irrational point keeps its accuracy.
@@ -28,7 +27,8 @@ value or, through ``0 * inf``, the gradient (polynomial branches too: they overf
 every region (``u < 0`` for a generator) give ``NaN``.
 
 Common subexpressions are shared (``sympy.cse``). Inputs in float16/bfloat16 are computed in
-float32 and rounded back once, so intermediate results do not overflow the small formats.
+float32 and rounded back once (:func:`divergences.numeric.precision.upcast`), so intermediate
+results do not overflow the small formats.
 """
 
 from __future__ import annotations
@@ -44,39 +44,24 @@ from torch import Tensor
 
 from divergences.errors import DerivationError
 from divergences.numeric import stable
+from divergences.numeric.precision import upcast
 
-from ._primitives import (
-    exp_capped,
-    expm1,
-    expm1_capped,
-    log1mexp,
-    log1mexp_negexp,
-    log1p,
-    omega_log,
-    softplus,
-    xlogy,
-)
+from .primitives import BY_CLASS, exp_capped, expm1, expm1_capped
 
 __all__ = ["Piece", "compile_pieces", "pieces_source"]
 
 Piece = tuple[sp.Expr, sp.Set]
 
-_FUNCTIONS = {
-    softplus: "_s.softplus",
-    log1mexp: "_s.log1mexp",
-    log1mexp_negexp: "_s.log1mexp_negexp",
-    omega_log: "_s.omega_log",
-    xlogy: "torch.xlogy",
-    log1p: "torch.log1p",
-    expm1: "torch.expm1",
-    sp.LambertW: "_s.lambertw",
-    exp_capped: "_s.exp_capped",
-    expm1_capped: "_s.expm1_capped",
-    sp.exp: "torch.exp",
-    sp.log: "torch.log",
-    sp.tanh: "torch.tanh",
-    sp.Abs: "torch.abs",
-}
+
+class _reciprocal(sp.Function):
+    """``1/x``, printed as ``torch.reciprocal`` (see :func:`_reciprocal_powers`)."""
+
+    nargs = 1
+
+
+#: SymPy function class -> the torch callable printed for it (the primitives' table, and the
+#: printer's own ``_reciprocal``)
+_FUNCTIONS = {**{cls: row.torch for cls, row in BY_CLASS.items()}, _reciprocal: "torch.reciprocal"}
 
 
 def _float_literal(x: sp.Expr) -> str:
@@ -199,8 +184,9 @@ def _fold_numbers(expr: sp.Expr) -> sp.Expr:
 def _cap_nested_exponentials(expr: sp.Expr, inside: bool = False) -> sp.Expr:
     """``exp``/``expm1`` whose value feeds a function (not just sums and products) -> capped.
 
-    See :func:`.stable.exp_capped`: it keeps ``0 * inf`` out of the chain rule where the outer
-    function is flat. Exponentials at the top of the expression keep their overflow to ``inf``.
+    See :func:`divergences.numeric.stable.exp_capped`: it keeps ``0 * inf`` out of the chain
+    rule where the outer function is flat. Exponentials at the top of the expression keep their
+    overflow to ``inf``.
     """
     if expr.is_Atom or isinstance(expr, sp.Piecewise):
         return expr
@@ -292,15 +278,6 @@ def _inside(region: sp.Set) -> float:
     else:
         point = (lo + hi) / 2
     return float(sp.N(point, 30))
-
-
-class _reciprocal(sp.Function):
-    """``1/x``, printed as ``torch.reciprocal`` (see :func:`_reciprocal_powers`)."""
-
-    nargs = 1
-
-
-_FUNCTIONS[_reciprocal] = "torch.reciprocal"
 
 
 def _reciprocal_powers(expr: sp.Expr) -> sp.Expr:
@@ -415,14 +392,14 @@ def pieces_source(pieces: Sequence[Piece], var: sp.Symbol, name: str) -> str:
     clamped = _clamped(pieces, var)
     if clamped is not None:
         h, side, end = clamped
-        lines = [f"def _{name}_impl({x}):", f"    _x0 = {x}.{side}({_float_literal(end)})"]
+        lines = [f"def {name}({x}):", f"    _x0 = {x}.{side}({_float_literal(end)})"]
         lines += _expr_lines(h.subs(var, sp.Symbol("_x0", real=True)), "_b0", "_c0_")
         lines.append("    return _b0")
-        return "\n".join(lines + _dispatch_lines(name, x)) + "\n"
+        return "\n".join(lines) + "\n"
     outside = sp.Complement(sp.Reals, sp.Union(*[region for _, region in pieces]))
     if outside != sp.S.EmptySet:
         pieces.append((sp.nan, outside))
-    lines = [f"def _{name}_impl({x}):"]
+    lines = [f"def {name}({x}):"]
     results: list[tuple[str, str | None, bool]] = []
     for index, (expr, region) in enumerate(pieces):
         mask = None if len(pieces) == 1 else f"_m{index}"
@@ -448,18 +425,7 @@ def pieces_source(pieces: Sequence[Piece], var: sp.Symbol, name: str) -> str:
     for branch, mask, _ in reversed(results[:-1]):
         value = f"torch.where({mask}, {branch}, {value})"
     lines.append(f"    return {value}")
-    return "\n".join(lines + _dispatch_lines(name, x)) + "\n"
-
-
-def _dispatch_lines(name: str, x: str) -> list[str]:
-    """``def name(x)``: float16/bfloat16 computed in float32 and rounded once."""
-    return [
-        "",
-        f"def {name}({x}):",
-        f"    if {x}.dtype == torch.float16 or {x}.dtype == torch.bfloat16:",
-        f"        return _{name}_impl({x}.float()).to({x}.dtype)",
-        f"    return _{name}_impl({x})",
-    ]
+    return "\n".join(lines) + "\n"
 
 
 _COUNTER = [0]
@@ -482,5 +448,6 @@ def compile_pieces(
     }
     # the source was printed by this module from a SymPy expression, not taken from a user
     exec(compile(source, filename, "exec"), namespace)
-    function = namespace[name]
-    return source, function  # type: ignore[return-value]
+    # float16/bfloat16 computed in float32 and rounded once (the numeric layer's dtype policy)
+    function = upcast(namespace[name])  # type: ignore[arg-type]
+    return source, function

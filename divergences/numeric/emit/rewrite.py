@@ -22,7 +22,7 @@ pattern                                     stable form
 ==========================================  ================================================
 
 Two further identities are options, because they help some expressions and hurt others; the
-emitter generates both variants and keeps the more accurate one (:mod:`._select`):
+emitter generates both variants and keeps the more accurate one (:mod:`.select`):
 
 * ``omega``: :math:`e^{L} = y + 1 - L` for :math:`L = \omega_{\log}(y)` (removes the
   cancellation in ``t + W(e^{1-t})`` for ``jeffrey``, but creates one where ``W`` is tiny);
@@ -39,8 +39,7 @@ from collections.abc import Callable, Iterable
 import mpmath
 import sympy as sp
 
-from ._primitives import expm1, log1mexp, log1mexp_negexp, log1p, omega_log, softplus, xlogy
-from ._select import MPMATH_PRIMITIVES
+from .primitives import MPMATH, expm1, log1mexp, log1mexp_negexp, log1p, omega_log, softplus, xlogy
 
 __all__ = ["candidate_forms", "stabilise"]
 
@@ -124,7 +123,7 @@ def _sign_on_region(x: sp.Expr, var: sp.Symbol, region: sp.Set) -> int | None:
     # on sample points. A wrong guess only produces a wrong candidate, which the accuracy
     # probe of the emitter then rejects.
     signs = set()
-    fn = sp.lambdify(var, x, modules=[MPMATH_PRIMITIVES, "mpmath"])
+    fn = sp.lambdify(var, x, modules=[MPMATH, "mpmath"])
     with mpmath.workdps(30):
         for point in _sample(interior):
             try:

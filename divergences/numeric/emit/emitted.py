@@ -1,4 +1,4 @@
-r"""Torch functions emitted from an :class:`~divergences.FDivergence`'s derived expressions.
+r"""Torch functions emitted from a :class:`~divergences.symbolic.derivation.Derivation`.
 
 For any divergence, registered or built with ``FDivergence.from_generator``, :func:`emit` returns
 an :class:`Emitted` object holding element-wise torch callables generated from the SymPy
@@ -28,12 +28,12 @@ How each expression is printed:
 
 1. a piecewise expression is split into branches with their regions (sets of the real line);
 2. each branch gets candidate forms (SymPy's ``simplify``, ``factor``, ``expand_log``, ...),
-   each passed through the stability rewrites of :mod:`._rewrite` (``log1p``, ``expm1``,
+   each passed through the stability rewrites of :mod:`.rewrite` (``log1p``, ``expm1``,
    ``softplus``, ``log1mexp``, ``xlogy``, Lambert W through the Wright omega function);
 3. the candidate with the smallest float64 error against mpmath on a probe grid of the branch's
-   region wins (:mod:`._select`); ties go to the cheaper form;
+   region wins (:mod:`.select`); ties go to the cheaper form;
 4. the branches are printed as torch source with the "double where" pattern
-   (:mod:`._printer`) and compiled.
+   (:mod:`.printer`) and compiled.
 
 The chosen forms and their probe scores are cached on disk with the derivations
 (:mod:`divergences.symbolic.cache`), so the search runs once per generator.
@@ -43,7 +43,7 @@ rounded once), does no host synchronisation, and works under ``torch.compile(ful
 and ``torch.func.grad``/``vmap``. Inputs are finite numbers: ``+-inf`` is outside the contract
 (``f(inf)`` may be ``NaN``); the perspective handles ``p/q = inf`` by its limit.
 
-``tests/numeric/test_emit.py`` checks every function against literature closed forms (mpmath)
+``tests/emit/`` checks every function against literature closed forms (mpmath)
 to ``4 eps (|h(x)| + |x h'(x)|)`` in float64 (and the same bound with the dtype's eps in float32,
 float16, bfloat16), the conjugate against a numeric supremum, and values and gradients for
 ``NaN``.
@@ -51,7 +51,6 @@ float16, bfloat16), the conjugate against a numeric supremum, and values and gra
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -64,33 +63,29 @@ import sympy as sp
 import torch
 from torch import Tensor
 
-from divergences.symbolic.cache import cached
+from divergences.numeric.kernels.means import AffineTerm
+from divergences.numeric.precision import upcast
+from divergences.symbolic.cache import cached, source_fingerprint
+from divergences.symbolic.serialize import register_dataclass
 from divergences.symbolic.symbols import r, t, u, v
 
-from ._primitives import expm1, softplus
-from ._printer import Piece, compile_pieces
-from ._rewrite import _simplify, candidate_forms
-from ._select import choose, split_constant
-from .stable import softplus_threshold
+from .primitives import expm1, softplus
+from .printer import Piece, compile_pieces
+from .rewrite import _simplify, candidate_forms
+from .select import choose, split_constant
 
 if TYPE_CHECKING:
-    from divergences.fdivergence import FDivergence
+    from divergences.symbolic.derivation import Derivation
 
-__all__ = ["QUANTITIES", "AffineTerm", "Emitted", "emit"]
-
-#: bump when the emitted forms for the same derivation may change
-EMIT_VERSION = "2"
+__all__ = ["QUANTITIES", "Emitted", "emit"]
 
 
-def _emitter_fingerprint() -> str:
-    """A hash of the modules that decide the emitted forms: editing them invalidates the cache."""
-    digest = hashlib.sha256()
-    for name in ("_primitives", "_rewrite", "_select", "_printer", "stable", "emit"):
-        digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
-    return digest.hexdigest()[:16]
+def _fingerprint() -> str:
+    """A hash of the sources that decide the emitted forms (this package and the torch
+    primitives it prints): editing any of them invalidates the cached forms."""
+    here = Path(__file__).parent
+    return source_fingerprint(here, here.parent / "stable.py")
 
-
-_FINGERPRINT = _emitter_fingerprint()
 
 #: the element-wise quantities, with their variable and the region where they are defined
 QUANTITIES: Mapping[str, tuple[sp.Symbol, sp.Set]] = MappingProxyType(
@@ -106,9 +101,10 @@ QUANTITIES: Mapping[str, tuple[sp.Symbol, sp.Set]] = MappingProxyType(
 _POSITIVE = sp.Interval.open(0, sp.oo)
 
 
+@register_dataclass
 @dataclass(frozen=True)
 class _Forms:
-    """What the search produced for one quantity (plain SymPy data, pickled in the disk cache).
+    """What the search produced for one quantity (plain SymPy data, stored in the JSON disk cache).
 
     ``pieces``: ``(form, region)`` to print; ``scores``: their probe errors in ulps; ``terms``:
     ``(a, b, G)`` of the best single form when the quantity is one branch on its domain.
@@ -117,183 +113,6 @@ class _Forms:
     pieces: tuple[Piece, ...]
     scores: tuple[float, ...]
     terms: tuple[sp.Expr, sp.Expr, sp.Expr] | None
-
-
-@dataclass(frozen=True)
-class AffineTerm:
-    r"""An element-wise function written :math:`h(v) = a + b\, G(v)` with numbers ``a``, ``b``.
-
-    ``mean(v)`` computes :math:`a + b \cdot \overline{G(v)}`: the constant is added once to the
-    mean instead of to every element, which saves two passes over the data and keeps the
-    rounding error of the mean at a few ulps of :math:`|a| + |b \overline{G}|`. Where
-    :math:`a = -b` and :math:`G = e^{H}`, the split is :math:`b \operatorname{expm1}(H)` instead
-    (:func:`_affine_split`), so the mean keeps its relative accuracy next to :math:`H = 0`
-    (``neyman``, ``squared_hellinger``: :math:`1 - e^{-v}` is :math:`-\operatorname{expm1}(-v)`),
-    and where :math:`a = -b \log 2` and :math:`G = \operatorname{softplus}(H)` (``js``), the core is
-    :math:`\operatorname{softplus}(H) - \log 2` and its mean is :class:`_MeanCentredSoftplus`
-    (``kind`` ``"softplus_centred"``), accurate next to :math:`H = 0`.
-
-    When :math:`G = e^{H}` or :math:`G = \operatorname{expm1}(H)` (``kind`` ``"exp"`` or
-    ``"expm1"``), ``log_core`` computes ``H`` and the mean is formed by :class:`_MeanExp`, finite
-    whenever it is representable (a batch ``[-710, 0, ..., 0]`` of ``reverse_kl`` critic scores,
-    where :math:`e^{710}` alone overflows float64 but its mean over 22 scores does not).
-    :meth:`log_magnitude` gives :math:`\log |b\, \overline{G}|` even where the mean overflows
-    (used to decide the sign of ``inf - inf`` in a difference of two means).
-    """
-
-    constant: float
-    factor: float
-    core: Callable[[Tensor], Tensor]
-    log_core: Callable[[Tensor], Tensor] | None = None
-    kind: str | None = None
-    #: ``kind == "exp"``: :math:`H` = ``log_core(v) + log_offset``, the constant applied inside the
-    #: one-pass mean (``kl``'s :math:`e^{v - 1}` needs no pass to form :math:`v - 1`)
-    log_offset: float = 0.0
-
-    def __call__(self, v: Tensor) -> Tensor:
-        out = self.core(v)
-        if self.factor != 1.0:
-            out = out * self.factor
-        return out + self.constant if self.constant != 0.0 else out
-
-    def mean(self, v: Tensor) -> Tensor:
-        if self.log_core is None or self.kind is None:
-            out = self.core(v).mean()
-        elif self.kind == "softplus_centred":
-            out = _MeanCentredSoftplus.apply(self.log_core(v).reshape(-1))
-        else:
-            out, _ = self._mean_exp(v)
-        return self._affine(out)
-
-    def mean_and_log_magnitude(self, v: Tensor) -> tuple[Tensor, Tensor]:
-        """:meth:`mean` and :meth:`log_magnitude` from one pass over the data (the core must be
-        exponential; the log-magnitude is meaningful where the mean overflows)."""
-        out, log_mean = self._mean_exp(v)
-        return self._affine(out), log_mean + math.log(abs(self.factor))
-
-    def _mean_exp(self, v: Tensor) -> tuple[Tensor, Tensor]:
-        """The mean of the exponential core and its logarithm (:class:`_MeanExp`)."""
-        if self.log_core is None or not self.exponential:
-            raise ValueError("log_magnitude needs a core of the form exp(H) or expm1(H)")
-        h = self.log_core(v).reshape(-1)
-        return _MeanExp.apply(h, self.kind == "expm1", self.log_offset)
-
-    def _affine(self, mean_core: Tensor) -> Tensor:
-        out = mean_core * self.factor if self.factor != 1.0 else mean_core
-        return out + self.constant if self.constant != 0.0 else out
-
-    @property
-    def exponential(self) -> bool:
-        r""":math:`G` is :math:`e^{H}` or :math:`\operatorname{expm1}(H)`: its mean may overflow."""
-        return self.log_core is not None and self.kind in ("exp", "expm1")
-
-    def log_magnitude(self, v: Tensor) -> Tensor:
-        r""":math:`\log|b| + \log \frac1N \sum_i e^{H_i}`, the size of an overflowing mean (the
-        core must be exponential); see :meth:`mean_and_log_magnitude`."""
-        return self.mean_and_log_magnitude(v)[1]
-
-
-class _MeanExp(torch.autograd.Function):
-    r""":math:`\frac1N \sum_i e^{h_i}` (or :math:`\frac1N \sum_i \operatorname{expm1}(h_i)`) over
-    the last dimension, finite whenever it is representable, in one pass over the data (with
-    ``offset`` ``c``, :math:`\frac1N \sum_i e^{h_i + c}`: ``h + c`` is formed in that same pass):
-
-    .. math::
-
-        \frac1N \sum_i e^{h_i} = e^{s}\, \frac1N \sum_i e^{h_i - s}, \qquad
-        \frac1N \sum_i \operatorname{expm1}(h_i)
-            = e^{s}\, \frac1N \sum_i \operatorname{expm1}(h_i - s) + \operatorname{expm1}(s),
-
-    with the shift :math:`s = \max(0, \max_i h_i - \ell)` and :math:`\ell = \log M - \log N - 1`
-    (``M`` the dtype's largest number): no term :math:`e^{h_i - s} \le e^{\ell}` and no partial
-    sum can overflow, and the result overflows only if the mean does (it is then at least
-    :math:`e^{\max h}/N`; where :math:`e^{s}` itself overflows the result is ``inf`` directly).
-    In the usual case :math:`s = 0` the sum is the direct one, so the
-    ``expm1`` form keeps its relative accuracy next to :math:`h = 0`. The choice is arithmetic, not
-    a branch: no host synchronisation. The gradient :math:`e^{h_i - \log N}` is computed per
-    element (finite where it is representable, never ``0 * inf``). The second output,
-    :math:`s + \log \frac1N \sum_i e^{h_i - s}` (``log1p`` of the shifted ``expm1`` mean), is the
-    logarithm of the mean where it overflows (not differentiable; see
-    :meth:`AffineTerm.mean_and_log_magnitude`).
-    """
-
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(h: Tensor, minus_one: bool, offset: float) -> tuple[Tensor, Tensor]:
-        limit = _direct_limit(h)
-        top = torch.finfo(h.dtype).max
-        shift = (h.amax(-1, keepdim=True) + offset - limit).clamp(0.0, top)[..., 0]
-        scale = torch.exp(shift)
-        if minus_one:  # (offset 0, see AffineTerm.log_offset)
-            shifted = torch.sub(h, shift.unsqueeze(-1)).expm1_().mean(-1)
-            mean = shifted * scale + torch.expm1(shift)
-            log_mean = shift + torch.log1p(shifted)
-        else:
-            shifted = torch.sub(h, (shift - offset).unsqueeze(-1)).exp_().mean(-1)
-            mean = shifted * scale
-            log_mean = shift + torch.log(shifted)
-        # e^s = inf: the mean is at least e^{max h}/N, also inf (h - s may have lost all its
-        # digits to the rounding of s, e.g. 0 for h = 1e300, so the product can be 0 * inf)
-        return torch.where(torch.isinf(scale), math.inf, mean), log_mean
-
-    @staticmethod
-    def setup_context(
-        ctx: object, inputs: tuple[Tensor, bool, float], output: tuple[Tensor, Tensor]
-    ) -> None:
-        ctx.save_for_backward(inputs[0])  # type: ignore[attr-defined]
-        ctx.offset = inputs[2]  # type: ignore[attr-defined]
-        ctx.mark_non_differentiable(output[1])  # type: ignore[attr-defined]
-
-    @staticmethod
-    def backward(ctx: object, grad: Tensor, _: Tensor) -> tuple[Tensor, None, None]:
-        (h,) = ctx.saved_tensors  # type: ignore[attr-defined]
-        slope = torch.sub(h, math.log(h.shape[-1]) - ctx.offset).exp_()  # type: ignore[attr-defined]
-        return slope.mul_(grad.unsqueeze(-1)), None, None
-
-
-class _MeanCentredSoftplus(torch.autograd.Function):
-    r""":math:`\frac1N \sum_i \big(\operatorname{softplus}(h_i) - \log 2\big)` over the last
-    dimension, to a few ulps of the result also where it is close to ``0`` (``h ~ 0``):
-
-    .. math::
-
-        \operatorname{softplus}(h) - \log 2 = \log\frac{1 + e^{h}}{2}
-            = \operatorname{log1p}\big(\tfrac12 \operatorname{expm1}(m)\big) + (h - m),
-        \qquad m = \min(h, c),
-
-    exact for :math:`h \le c`; above, the dropped :math:`\log(1 + e^{-h}) - \log(1 + e^{-c})`
-    is below :math:`e^{-c}`, under half an ulp of the result for ``c`` the threshold of
-    :func:`.stable.softplus` (37 in float64, 20 in float32 and below). No
-    overflow for any finite ``h``; for :math:`h \to -\infty` the value tends to
-    :math:`\operatorname{log1p}(-\tfrac12) = -\log 2` without cancellation. One fused pass
-    forward (in place) and one backward, the derivative :math:`\sigma(h_i)/N`: as fast as the
-    plain ``softplus(h).mean() - log 2``, whose hoisted constant cancels next to ``h = 0``
-    (1e7 ulps of the mean at ``h = 1e-8``).
-    """
-
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(h: Tensor) -> Tensor:
-        cut = softplus_threshold(h.dtype)
-        near = h.clamp_max(cut).expm1_().mul_(0.5).log1p_().sum(-1)
-        far = torch.sub(h, cut).clamp_min_(0.0).sum(-1)
-        return (near + far) / h.shape[-1]
-
-    @staticmethod
-    def setup_context(ctx: object, inputs: tuple[Tensor], output: Tensor) -> None:
-        ctx.save_for_backward(inputs[0])  # type: ignore[attr-defined]
-
-    @staticmethod
-    def backward(ctx: object, grad: Tensor) -> Tensor:
-        (h,) = ctx.saved_tensors  # type: ignore[attr-defined]
-        return torch.sigmoid(h).mul_((grad / h.shape[-1]).unsqueeze(-1))
-
-
-def _direct_limit(h: Tensor) -> float:
-    """Below this, ``exp(h)`` summed over the last dimension cannot overflow."""
-    return math.log(torch.finfo(h.dtype).max) - math.log(h.shape[-1]) - 1.0
 
 
 class Emitted:
@@ -314,10 +133,10 @@ class Emitted:
         offset: :math:`f(1)` (``-log 4`` for ``gan``, else ``0``).
     """
 
-    def __init__(self, d: FDivergence) -> None:
-        object.__setattr__(self, "name", d.name)
-        object.__setattr__(self, "_d", d)
-        object.__setattr__(self, "_key", _cache_key(d))
+    def __init__(self, derivation: Derivation) -> None:
+        object.__setattr__(self, "name", derivation.name)
+        object.__setattr__(self, "_d", derivation)
+        object.__setattr__(self, "_key", _cache_key(derivation))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Emitted is immutable (cannot set {name!r})")
@@ -328,7 +147,9 @@ class Emitted:
     # -- search results (cached on disk) --------------------------------------------------------
     def forms(self, quantity: str) -> _Forms:
         """The chosen pieces, probe scores and affine split of ``quantity`` (a QUANTITIES key)."""
-        return cached((*self._key, quantity), lambda: _search(self._d, quantity))
+        return cached(
+            (*self._key, quantity), lambda: _search(self._d, quantity), fingerprint=_fingerprint()
+        )
 
     def source(self, quantity: str) -> str:
         """The printed torch source of ``quantity``."""
@@ -388,15 +209,15 @@ class Emitted:
     # -- limits and the perspective -------------------------------------------------------------
     @cached_property
     def limit_at_zero(self) -> float:
-        return _constant(cached((*self._key, "f(0+)"), lambda: _generator_limits(self._d)[0]))
+        return _constant(self._d.generator.limits.value_at_zero)
 
     @cached_property
     def slope_at_infinity(self) -> float:
-        return _constant(cached((*self._key, "f/u(oo)"), lambda: _generator_limits(self._d)[1]))
+        return _constant(self._d.generator.limits.slope_at_infinity)
 
     @cached_property
     def offset(self) -> float:
-        return float(self._d.offset)
+        return float(self._d.generator.offset)
 
     @cached_property
     def perspective(self) -> Callable[[Tensor, Tensor], Tensor]:
@@ -466,22 +287,7 @@ def _choose_pieces(expr: sp.Expr, var: sp.Symbol, domain: sp.Set) -> _Forms:
     return _Forms(tuple(pieces), tuple(scores), terms)
 
 
-def _limit(expr: sp.Expr, var: sp.Symbol, at: sp.Expr, direction: str) -> sp.Expr:
-    if isinstance(expr, sp.Piecewise):
-        # the branch that holds near the point
-        near = sp.Float(1e-30) if at == 0 else sp.Float(1e30)
-        (branch,) = [e for e, region in _pairs(expr, _POSITIVE) if region.contains(near)]
-        expr = branch
-    return sp.simplify(sp.limit(expr, var, at, direction))
-
-
-def _generator_limits(d: FDivergence) -> tuple[sp.Expr, sp.Expr]:
-    """:math:`f(0^+)` and :math:`\\lim_{u \\to \\infty} f(u)/u`."""
-    f = d.generator.expr
-    return _limit(f, u, 0, "+"), _limit(f / u, u, sp.oo, "-")
-
-
-def _search(d: FDivergence, quantity: str) -> _Forms:
+def _search(d: Derivation, quantity: str) -> _Forms:
     """The forms of ``quantity``; on ``[0, oo)`` the point ``0`` is a piece of its own, the limit.
 
     (``u`` and ``r`` are positive symbols, so ``Piecewise((f0, Eq(u, 0)), (f, True))`` would
@@ -492,40 +298,39 @@ def _search(d: FDivergence, quantity: str) -> _Forms:
     expr = _expression(d, quantity)
     if domain != sp.Interval(0, sp.oo):
         return _choose_pieces(expr, var, domain)
-    at_zero = _limit(expr, var, 0, "+")
+    limits = d.generator.limits  # derived once, in the symbolic layer
+    at_zero = limits.value_at_zero if quantity == "generator" else limits.slope_at_zero
     positive = _choose_pieces(expr, var, _POSITIVE)
     return _Forms(
         ((at_zero, sp.FiniteSet(0)), *positive.pieces), (math.nan, *positive.scores), None
     )
 
 
-def _expression(d: FDivergence, quantity: str) -> sp.Expr:
+def _expression(d: Derivation, quantity: str) -> sp.Expr:
     """The SymPy expression of ``quantity`` in its variable (for ``u > 0``, ``r > 0``)."""
     if quantity == "generator":
         return d.generator.expr
     if quantity == "conjugate":
-        return d.conjugate(t)
+        return d.conjugate.expr
     if quantity == "activation":
-        return d.activation(v)
+        return d.activation
     if quantity == "optimal_critic":
-        return d.optimal_critic(r)
+        return d.optimal_critic
     # conjugate_of_activation: compose symbolically; the activation maps R into the domain
     # (certified by the symbolic layer), so the branches equal to oo are never reached
-    composed = sp.piecewise_fold(d.conjugate(d.activation(v)))
+    composed = sp.piecewise_fold(sp.Lambda(t, d.conjugate.expr)(d.activation))
     pairs = [(e, region) for e, region in _pairs(composed, sp.Reals) if e is not sp.oo]
     if len(pairs) == 1:
         return pairs[0][0]
     return sp.Piecewise(*[(e, region.as_relational(v)) for e, region in pairs])
 
 
-def _cache_key(d: FDivergence) -> tuple[str, ...]:
+def _cache_key(d: Derivation) -> tuple[str, ...]:
     return (
         "emit",
-        EMIT_VERSION,
-        _FINGERPRINT,
         sp.srepr(d.generator.expr),
-        sp.srepr(d.conjugate(t)),
-        sp.srepr(d.activation(v)),
+        sp.srepr(d.conjugate.expr),
+        sp.srepr(d.activation),
     )
 
 
@@ -563,30 +368,28 @@ def _perspective(
         limits = torch.where(zero_side, torch.where(q == 0, 0.0, at_zero(q)), at_infinity(p))
         return torch.where(regular, value, limits)
 
-    def perspective(p: Tensor, q: Tensor) -> Tensor:
-        if p.dtype in (torch.float16, torch.bfloat16):
-            return impl(p.float(), q.float()).to(p.dtype)
-        return impl(p, q)
-
-    perspective.__doc__ = "q f(p/q) element-wise with 0 f(0/0) = 0 and the limits at 0 and inf"
-    return perspective
+    impl.__doc__ = "q f(p/q) element-wise with 0 f(0/0) = 0 and the limits at 0 and inf"
+    return upcast(impl)
 
 
 _EMITTED: dict[tuple[str, ...], Emitted] = {}
 
 
-def emit(d: FDivergence) -> Emitted:
-    """The torch functions of ``d`` (one object per generator, each function built on first use).
+def emit(derivation: Derivation) -> Emitted:
+    """The torch functions of a derivation (one object per generator, each function built on
+    first use). ``FDivergence.torch`` is ``emit`` of its derivation.
 
     Example:
         >>> import torch, divergences as dv
-        >>> from divergences.numeric import emit
-        >>> e = emit(dv.get("gan"))
+        >>> from divergences.numeric.emit import emit
+        >>> e = emit(dv.get("gan").derived)
         >>> e.conjugate_of_activation(torch.tensor([0.0, 1e4]))  # softplus(v), no overflow
         tensor([6.9315e-01, 1.0000e+04])
+        >>> e is dv.get("gan").torch
+        True
     """
-    key = _cache_key(d)
+    key = _cache_key(derivation)
     emitted = _EMITTED.get(key)
     if emitted is None:
-        emitted = _EMITTED.setdefault(key, Emitted(d))
+        emitted = _EMITTED.setdefault(key, Emitted(derivation))
     return emitted
