@@ -7,11 +7,10 @@ Each shortcut takes discrete distributions on the last dimension (batched, diffe
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 
 from torch import Tensor
 
-from .fdivergence import FDivergence, get
+from .fdivergence import get
 
 __all__ = [
     "jeffrey",
@@ -25,14 +24,9 @@ __all__ = [
 ]
 
 
-@cache
-def _divergence(name: str) -> FDivergence:
-    return get(name)
-
-
 def _shortcut(name: str, formula: str, note: str) -> Callable[..., Tensor]:
     def function(p: Tensor, q: Tensor, *, validate: bool = True) -> Tensor:
-        return _divergence(name).divergence(p, q, validate=validate)
+        return get(name).divergence(p, q, validate=validate)  # one object per name
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = (

@@ -30,8 +30,6 @@ scores), the critic loss is the infinity of the larger one, compared in log spac
 
 from __future__ import annotations
 
-from functools import cache
-
 import torch
 from torch import Tensor
 
@@ -42,11 +40,6 @@ from divergences.numeric.kernels import AffineTerm
 from divergences.numeric.precision import LOW_PRECISION
 
 __all__ = ["fgan_critic_loss", "fgan_generator_loss"]
-
-
-@cache
-def _named(name: str) -> FDivergence:
-    return get(name)
 
 
 class _Prepared:
@@ -69,7 +62,7 @@ def _prepare(d: FDivergence | str) -> str:
     graph; Dynamo guards on the divergence passed.
     """
     if isinstance(d, str):
-        d = _named(d)
+        d = get(d)  # one object per name
     elif not isinstance(d, FDivergence):
         raise InputError(f"d must be an FDivergence or a registered name, got {type(d).__name__}")
     emitted = d.torch

@@ -19,7 +19,9 @@ The table also lists the elementary SymPy functions the printer accepts (``exp``
     \operatorname{log1mexp\_negexp}(y) = \log(1 - e^{-e^{y}}),
 
 together with :math:`\operatorname{log1p}(x) = \log(1 + x)` and
-:math:`\operatorname{expm1}(x) = e^x - 1`. These are plain (unevaluated) SymPy functions: unlike
+:math:`\operatorname{expm1}(x) = e^x - 1`. They are registered with the disk cache's
+serializer, so searched forms containing them are stored as JSON and read back by class name
+from that whitelist. These are plain (unevaluated) SymPy functions: unlike
 :mod:`sympy.codegen.cfunctions`, ``expm1(log(s)/2)`` is *not* turned back into ``sqrt(s) - 1``.
 """
 
@@ -31,6 +33,8 @@ from types import MappingProxyType
 
 import mpmath
 import sympy as sp
+
+from divergences.symbolic.serialize import register_sympy_class
 
 __all__ = [
     "BY_CLASS",
@@ -50,6 +54,7 @@ __all__ = [
 ]
 
 
+@register_sympy_class
 class log1p(sp.Function):
     r""":math:`\log(1 + x)`, accurate for small ``x``."""
 
@@ -59,6 +64,7 @@ class log1p(sp.Function):
         return 1 / (1 + self.args[0])
 
 
+@register_sympy_class
 class expm1(sp.Function):
     r""":math:`e^x - 1`, accurate for small ``x``."""
 
@@ -77,6 +83,7 @@ class expm1(sp.Function):
         return self.args[0].is_negative
 
 
+@register_sympy_class
 class softplus(sp.Function):
     r""":math:`\log(1 + e^x)`."""
 
@@ -92,6 +99,7 @@ class softplus(sp.Function):
         return True if self.args[0].is_real else None
 
 
+@register_sympy_class
 class log1mexp(sp.Function):
     r""":math:`\log(1 - e^x)`, real for ``x < 0``."""
 
@@ -102,6 +110,7 @@ class log1mexp(sp.Function):
         return -sp.exp(x) / (1 - sp.exp(x))
 
 
+@register_sympy_class
 class log1mexp_negexp(sp.Function):
     r""":math:`\log(1 - e^{-e^{y}}) = \operatorname{log1mexp}(-e^{y})`, real for every ``y``.
 
@@ -122,6 +131,7 @@ class log1mexp_negexp(sp.Function):
         return True if self.args[0].is_real else None
 
 
+@register_sympy_class
 class xlogy(sp.Function):
     r""":math:`x \log y` with :math:`0 \log 0 = 0`."""
 
@@ -132,6 +142,7 @@ class xlogy(sp.Function):
         return sp.log(y) if argindex == 1 else x / y
 
 
+@register_sympy_class
 class omega_log(sp.Function):
     r"""The ``L`` with :math:`e^L - 1 + L = y`, i.e. :math:`\log W(e^{y + 1})`."""
 
@@ -144,12 +155,14 @@ class omega_log(sp.Function):
         return self.args[0].is_real
 
 
+@register_sympy_class
 class exp_capped(sp.Function):
     r""":math:`e^x` with the argument capped at the largest finite result (see ``stable``)."""
 
     nargs = 1
 
 
+@register_sympy_class
 class expm1_capped(sp.Function):
     r""":math:`e^x - 1` with the argument capped at the largest finite result."""
 
