@@ -57,7 +57,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 import sympy as sp
 from sympy.core.assumptions import _assume_defined
@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 #: a JSON value as produced by :func:`encode` and accepted by :func:`decode`
-JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007
+JSONValue = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
 
 C = TypeVar("C", bound=type)
 
