@@ -23,7 +23,7 @@ them finite whenever they are representable.
 
 Inputs in float16/bfloat16 are computed in float32 and the loss is rounded once to the input
 dtype; losses and gradients are free of NaN for raw scores up to :math:`|v| = 10^4` and finite
-wherever the exact value is representable (``tests/numeric/test_fgan_losses.py``). Where both
+wherever the exact value is representable (``tests/losses/test_fgan_losses.py``). Where both
 means overflow towards the same infinity (e.g. ``neyman`` with very negative real and fake
 scores), the critic loss is the infinity of the larger one, compared in log space.
 """

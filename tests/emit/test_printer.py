@@ -1,15 +1,22 @@
-"""The printer's clamp form for a constant piece joined continuously to a branch.
+"""Tests of the printer (:mod:`divergences.numeric.emit.printer`).
 
-Oracle: the piecewise definition evaluated branch by branch in float64 (and its derivative by
-hand), independent of the printed source.
+* The clamp form for a constant piece joined continuously to a branch. Oracle: the piecewise
+  definition evaluated branch by branch in float64 (and its derivative by hand), independent of
+  the printed source.
+* The comparison with an irrational domain end (``_comparison``), rounded to the side that keeps
+  every float of the dtype on the right side of the end (exact rational comparison).
 """
 
 from __future__ import annotations
 
+import math
+
+import pytest
 import sympy as sp
 import torch
 
-from divergences.numeric.emit.printer import _clamped, compile_pieces
+from divergences.numeric.emit.printer import _clamped, _comparison, compile_pieces
+from tests.emit.cases import CASE_BY_ID
 
 T = sp.Symbol("t", real=True)
 F64 = torch.float64
@@ -47,3 +54,26 @@ def test_clamp_needs_a_continuous_join_and_the_whole_line() -> None:
     source, fn = compile_pieces(jump, T, "jump")
     assert "clamp" not in source
     assert fn(torch.tensor([-3.0], dtype=F64)).item() == 0.0
+
+
+def test_regression_irrational_domain_end_in_every_dtype() -> None:
+    # t < log(2)/2 was printed as t < 0.34657359027997264, which rounded *down*: f* at that
+    # float was inf instead of -log(2 - e^{2t})/2 = 18.8; in float32 the end rounds up, and
+    # the float32 number above log(2)/2 must be outside the domain
+    js = CASE_BY_ID["js"].build().torch
+    end64 = float(sp.log(2) / 2)
+    assert js.conjugate(torch.tensor([end64], dtype=F64)).item() == pytest.approx(
+        18.804821577592918, rel=1e-6
+    )
+    end32 = torch.tensor(end64, dtype=torch.float32)
+    assert end32.item() > end64  # rounded up: outside the domain
+    assert js.conjugate(end32.reshape(1)).item() == math.inf
+    below = torch.nextafter(end32, torch.tensor(0.0)).reshape(1)
+    assert math.isfinite(js.conjugate(below).item())
+    for end, lower, strict in ((sp.log(2) / 2, False, True), (sp.Rational(1, 3), True, False)):
+        for dtype in (F64, torch.float32):
+            op, literal = _comparison(end, lower=lower, strict=strict, dtype=dtype)
+            x = torch.tensor(float(literal.strip("()")), dtype=dtype)
+            inside = {"<": x < float(literal.strip("()")), "<=": True, ">": False, ">=": True}[op]
+            exact_inside = sp.Rational(x.item()) > end if lower else sp.Rational(x.item()) < end
+            assert bool(inside) == bool(exact_inside), (end, dtype, op, literal)

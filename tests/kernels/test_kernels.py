@@ -1,13 +1,16 @@
 """Regression tests of the hand-fused kernels (:mod:`divergences.numeric.kernels`) and of the
 value checks of discrete distributions (:mod:`divergences.numeric._checks`).
 
-* ``gan`` and ``js`` (:func:`~divergences.numeric.kernels._mixture_terms`) against mpmath at 50
-  digits where one probability is far below the other: the direct
+* ``gan`` and ``js`` (:func:`~divergences.numeric.kernels.builtin._mixture_terms`) against
+  mpmath at 50 digits where one probability is far below the other: the direct
   :math:`q \\log \\frac{q}{p + q}` rounds the ratio to 1 there and loses :math:`-p` (``gan`` at
   ``p = 1e-30, q = 1e-5`` was 1.7 % off); the ``log1p`` form keeps it, in float64 and float32,
   on both the autograd path and the in-place no-grad path, element-wise and summed.
 * The in-place variants (no autograd) equal the plain terms bit for bit.
 * Values and gradients stay finite at zero probabilities.
+* Every kernel equals the emitted perspective ``q f(p/q)`` within the backward-stable bound of the
+  exact value (mpmath, from the closed forms of ``tests/emit/cases.py``) on the safe range, and
+  stays finite where ``u = p/q`` or ``f(u)`` overflows in the emitted form.
 * The value checks raise the same messages as before for the same inputs, and accept an empty
   batch.
 """
@@ -18,12 +21,14 @@ import math
 
 import mpmath
 import pytest
+import sympy as sp
 import torch
 
 import divergences as dv
 from divergences.errors import InputError
 from divergences.numeric._checks import normalisation_tolerance
 from tests._kernels import KERNELS
+from tests.emit.cases import EPS64, REGISTERED_FORMS, Forms, U, _mp, exact_value
 
 F64, F32 = torch.float64, torch.float32
 EPS = {F64: 2.0**-52, F32: 2.0**-23}
@@ -335,3 +340,73 @@ def test_gradients_of_tiny_probabilities_are_the_closed_form(name: str, case: st
             for got, expected in ((gp, slope), (gq, f_mp(ratio) - ratio * slope)):
                 assert math.isfinite(got), (name, pairs[i], grad_p, grad_q)
                 assert abs(got - expected) <= rtol * (1 + abs(expected)), (name, pairs[i], got)
+
+
+# --------------------------------------------------------------------------------------------
+# The hand-fused kernels against the emitted perspective
+# --------------------------------------------------------------------------------------------
+
+PROBABILITIES = [1e-300, 1e-30, 1e-5, 0.1, 0.3, 0.5, 0.9, 1.0]
+
+
+def exact_perspective(forms: Forms, p: float, q: float) -> tuple[float, float]:
+    """``(q f(p/q), allowance)`` with ``allowance = |p f'(u)| + |q f(u) - p f'(u)|``: how much
+    a relative perturbation of ``p`` and ``q`` moves the value (mpmath, escalated)."""
+    f = _mp(forms.generator, U)
+    df = _mp(sp.diff(forms.generator, U).replace(sp.DiracDelta, lambda *_: sp.S.Zero), U)
+    value = exact_value(lambda _: mpmath.mpf(q) * f(mpmath.mpf(p) / mpmath.mpf(q)), 0.0)
+    slope = exact_value(lambda _: df(mpmath.mpf(p) / mpmath.mpf(q)), 0.0, rtol=1e-3)
+    with mpmath.workdps(30):
+        allowance = abs(p * slope) + abs(value - p * slope)
+    return float(value), float(allowance)
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_kernel_equals_the_emitted_perspective(name: str) -> None:
+    # on the safe range, where u = p/q and f(u) are far from overflow and underflow: both within
+    # the backward-stable bound of q f(p/q), hence of each other
+    d = dv.get(name)
+    forms = REGISTERED_FORMS[name]
+    pairs = [(p, q) for p in PROBABILITIES for q in PROBABILITIES if 1e-100 <= p / q <= 1e100]
+    p = torch.tensor([a for a, _ in pairs], dtype=F64)
+    q = torch.tensor([b for _, b in pairs], dtype=F64)
+    kernel = KERNELS[name](p, q).tolist()
+    emitted = d.torch.perspective(p, q).tolist()
+    for (a, b), k, e in zip(pairs, kernel, emitted, strict=True):
+        value, allowance = exact_perspective(forms, a, b)
+        bound = 8 * EPS64 * (abs(value) + allowance) + 1e-300
+        assert abs(k - value) <= bound, ("kernel", a, b, k, value)
+        assert abs(e - value) <= bound, ("emitted", a, b, e, value)
+
+
+OVERFLOWING = [
+    # (name, p, q): u = p/q or f(u) overflows (or u underflows to 0), q f(p/q) is finite
+    ("kl", 1.0, 5e-324),  # u = inf: the emitted form takes the limit p lim f(u)/u = inf
+    ("kl", 0.5, 1e-310),
+    ("jeffrey", 1.0, 5e-324),
+    ("reverse_kl", 5e-324, 2.0),  # u = 0: the limit q f(0+) = inf
+    ("pearson", 1e-30, 1e-300),  # f(1e270) = 1e540 overflows, q f(u) = 1e240 does not
+    ("neyman", 5e-324, 1e-10),  # 1/u overflows, q^2/p = 2e303 does not
+]
+
+
+@pytest.mark.parametrize(("name", "p", "q"), OVERFLOWING)
+def test_kernel_is_finite_where_the_naive_form_overflows(name: str, p: float, q: float) -> None:
+    forms = REGISTERED_FORMS[name]
+    value, allowance = exact_perspective(forms, p, q)
+    assert math.isfinite(value)
+    pt, qt = torch.tensor([p], dtype=F64), torch.tensor([q], dtype=F64)
+    # the emitted perspective evaluates q f(p/q) through the ratio: inf here
+    assert dv.get(name).torch.perspective(pt, qt).item() == math.inf
+    got = KERNELS[name](pt, qt).item()
+    assert abs(got - value) <= 8 * EPS64 * (abs(value) + allowance)
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_kernel_gradients_at_zero_probabilities(name: str) -> None:
+    p = torch.tensor([0.0, 0.5, 0.0, 0.5, 1e-300], dtype=F64, requires_grad=True)
+    q = torch.tensor([0.5, 0.0, 0.0, 0.5, 1e-300], dtype=F64, requires_grad=True)
+    value = KERNELS[name](p, q)
+    grad_p, grad_q = torch.autograd.grad(value.sum(), (p, q))
+    assert not torch.isnan(value).any()
+    assert not torch.isnan(grad_p).any() and not torch.isnan(grad_q).any()

@@ -8,7 +8,7 @@ Section 3.2 alternative, maximises ``E_Q[g_f(V)]`` (loss ``-E_Q[g_f(V)]``).
 
 Where expected values come from:
 
-- the closed forms of ``tests/numeric/test_emit.py`` (f-GAN paper Tables 2 and 6, the alpha and
+- the closed forms of ``tests/emit/cases.py`` (f-GAN paper Tables 2 and 6, the alpha and
   weighted-JS families, two user-defined generators), evaluated by mpmath with the precision
   escalation described there: each loss is the exact mean of exact terms, so whether it is
   representable in a dtype is decided exactly;
@@ -23,7 +23,7 @@ Tolerances. A loss is a difference of two means of ``n <= 22`` terms: float64 re
 backward stable in its input, and of the sums); float32/float16/bfloat16 results (computed in
 float32, rounded once) within the same bound with the dtype's eps. Gradients are checked to be
 free of NaN everywhere, finite wherever the exact gradient is representable, and within 1 % (the
-exact per-element derivative, which test_emit.py checks to 1e-8 in float64).
+exact per-element derivative, which tests/emit/test_emitted.py checks to 1e-8 in float64).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from divergences.losses import (
     gan_discriminator_loss,
     gan_generator_loss,
 )
-from tests.numeric.test_emit import (
+from tests.emit.cases import (
     CASE_BY_ID,
     CASE_IDS,
     U,
@@ -102,7 +102,7 @@ def exact_critic_loss(case_id: str, real: list[float], fake: list[float]):
 def _affine_scale(case_id: str, quantity: str, scores: list[float]) -> mpmath.mpf:
     """``|a| + |b mean G|`` for the emitted ``h = a + b G``: the mean is formed as
     ``a + b mean(G)`` (the constant added once), accurate to a few ulps of these parts
-    (``divergences.numeric.emit.AffineTerm``): next to a zero of ``h`` this is the scale."""
+    (``divergences.numeric.kernels.AffineTerm``): next to a zero of ``h`` this is the scale."""
     emitted = divergence_of(case_id).torch
     term = (
         emitted.activation_term

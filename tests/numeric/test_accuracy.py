@@ -278,7 +278,7 @@ def test_regression_js_weighted_conjugate_is_centred() -> None:
     """``js_weighted(3/10)``'s conjugate was 0.7 log1p of a product of eight rounded
     exponentials (``factor`` of :math:`w^{10} - 1`): 8.2 ulps at ``t = -5`` where kappa ~ 0.
     The centred form 0.7 log1p(-0.3 expm1(10t/3) / expm1(10t/3 - log(10/3))) is within the
-    bound (``_rewrite._centred_logs``)."""
+    bound (``divergences.numeric.emit.rewrite._centred_logs``)."""
     for t in (-5.0, -1.0, -1e-8, 1e-8, 0.25):
         err, mixed = _error_at(("conjugate", "js_weighted(3/10)"), (t,))
         assert min(err, mixed) <= BOUND, (t, err, mixed)
@@ -303,6 +303,6 @@ def test_regression_hoisted_constant_keeps_accuracy_near_zero(
     """The f-GAN losses added the constant ``a`` of ``a + b G(v)`` after the mean: 1e2-1e7 ulps
     for ``|v| << 1`` (``1 - mean(exp(-v))`` for neyman and squared_hellinger,
     ``mean(softplus(v))/2 - log(2)/2`` for js). Fixed by the ``expm1`` split and the centred
-    softplus mean (``divergences.numeric.emit.AffineTerm``)."""
+    softplus mean (``divergences.numeric.kernels.AffineTerm``)."""
     point = _loss_point(loss, label, xs, ys)
     assert min(point.err, point.mixed) <= BOUND, (point.err, point.mixed)

@@ -48,11 +48,11 @@ output tensor costs page faults): ``kl`` takes 7 element-wise ops, ``js`` 12, ``
 2, and without autograd the in-place variants reuse their temporaries
 (``benchmarks/bench_discrete.py``).
 
-``tests/numeric/test_emit.py`` checks each kernel against the emitted perspective and mpmath
+``tests/kernels/test_kernels.py`` checks each kernel against the emitted perspective and mpmath
 (``test_kernel_equals_the_emitted_perspective``), that it stays finite where the ratio ``p/q``
 overflows (``test_kernel_is_finite_where_the_naive_form_overflows``) and that its gradients are
 not ``NaN`` at zero probabilities (``test_kernel_gradients_at_zero_probabilities``);
-``tests/numeric/test_kernels.py`` checks ``js`` and ``gan`` against mpmath where one probability
+it also checks ``js`` and ``gan`` against mpmath where one probability
 is far below the other (float64 and float32, with and without autograd), their gradients, and
 that the in-place variants equal the plain terms bit for bit.
 
