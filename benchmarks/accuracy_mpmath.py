@@ -36,11 +36,18 @@ once, only its over/underflow matters):
   ``d.activation``, ``d.optimal_critic``; ``f* o g_f`` as the numeric composition
   ``d.conjugate(d.activation(v))``, not simplified) through ``sympy.lambdify(modules="mpmath")``,
   independent of the torch printer and of the emitter's form search;
-* **closed forms** typed by hand in this file from the literature (:data:`CLOSED_FORMS`): Nowozin,
-  Cseke and Tomioka, *f-GAN*, NeurIPS 2016, Table 2 (conjugates, output activations), converted
-  to this library's conventions (``js`` is the standard JS, half of the paper's ``2 JS`` row; the
-  conjugate is the supremum over ``u > 0``, which adds the constant branch ``-f(0)`` to ``pearson``
-  and ``alpha > 1``), and written with mpmath's ``log1p``/``expm1`` where the textbook form cancels.
+* **closed forms** typed by hand from the literature, once, in
+  :mod:`divergences.testing.oracles.closed_forms` (the ``mp`` forms of :data:`CLOSED_FORMS`):
+  Nowozin, Cseke and Tomioka, *f-GAN*, NeurIPS 2016, Table 2 (conjugates, output activations),
+  converted to this library's conventions (``js`` is the standard JS, half of the paper's ``2 JS``
+  row; the conjugate is the supremum over ``u > 0``, which adds the constant branch ``-f(0)`` to
+  ``pearson`` and ``alpha > 1``), and written with mpmath's ``log1p``/``expm1`` where the
+  textbook form cancels.
+
+The escalation, the guarded ``exp``, ulps and the mixed error are those of
+:mod:`divergences.testing.oracles.mpmath_reference` (preset ``FLOAT64_ESCALATION``), independent
+of the emitter's own helpers. Importing the oracles runs ``divergences/testing/__init__.py``, so
+this benchmark needs ``hypothesis`` (the ``test`` extra) installed.
 
 Where both exist they must agree to 25 digits (any disagreement is listed in the report); the
 derived value is the reference, the closed form fills in where the derived expression cannot be
@@ -86,8 +93,23 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import divergences as dv
+import divergences.testing.oracles as oracles
 from divergences import losses
 from divergences.symbolic.symbols import r, t, u, v
+from divergences.testing.oracles import (
+    CLOSED_FORMS,
+    FLOAT64_ESCALATION,
+    ClosedForms,
+    Escalation,
+    MpForms,
+    condition_number,
+    escalate,
+    mixed_error,
+    mp_lambdify,
+    representable,
+    softplus,
+    ulps,
+)
 
 __all__ = [
     "CLOSED_FORMS",
@@ -107,17 +129,16 @@ F64 = torch.float64
 DBL_MAX = sys.float_info.max
 DBL_MIN = sys.float_info.min  # smallest normal
 DBL_TRUE_MIN = 5e-324
-#: precisions of the escalation: 50 digits is the base; 400 absorbs any cancellation between
-#: float64-sized quantities (1 + 5e-324 needs 324 digits), so that two far-apart precisions must
-#: agree (two nearby ones can agree on the same dropped term, e.g. (u + 1) log(u + 1) at
-#: u = 1e-119); 800 settles cancellations of several hundred digits (jeffrey's W(e^{1-t}) + t)
-LEVELS = (50, 400, 800)
-AGREE = mp.mpf(10) ** -30
+#: precisions of the escalation (FLOAT64_ESCALATION's): 50 digits is the base; 400 absorbs any
+#: cancellation between float64-sized quantities (1 + 5e-324 needs 324 digits), so that two
+#: far-apart precisions must agree (two nearby ones can agree on the same dropped term, e.g.
+#: (u + 1) log(u + 1) at u = 1e-119); 800 settles cancellations of several hundred digits
+#: (jeffrey's W(e^{1-t}) + t)
+LEVELS = FLOAT64_ESCALATION.levels
 CROSS_CHECK = mp.mpf(10) ** -25
 UNDER = mp.mpf(10) ** -330
-FAR_IN = mp.mpf(10) ** -400
 FAR_OUT = mp.mpf(10) ** 400
-QUANTITIES = ("generator", "conjugate", "activation", "conjugate_of_activation", "optimal_critic")
+QUANTITIES = oracles.QUANTITIES
 SYMBOLS = {
     "generator": u,
     "conjugate": t,
@@ -137,7 +158,7 @@ Fn = Callable[[mpmath.mpf], mpmath.mpf]
 
 
 # ---------------------------------------------------------------------------------------------
-# The divergences measured and their hand-typed closed forms
+# The divergences measured; their closed forms are the oracle's
 # ---------------------------------------------------------------------------------------------
 
 
@@ -151,6 +172,10 @@ class Entry:
 
     def get(self) -> dv.FDivergence:
         return dv.get(self.name, **dict(self.params))
+
+    def forms(self) -> ClosedForms:
+        """The literature closed forms (:mod:`divergences.testing.oracles.closed_forms`)."""
+        return oracles.closed_forms(self.name, **dict(self.params))
 
 
 def _entry(name: str, **params: sp.Rational) -> Entry:
@@ -177,276 +202,20 @@ ENTRIES: tuple[Entry, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Closed:
-    """Hand-typed mpmath closed forms of one divergence (arguments and results are ``mpf``)."""
-
-    f: Fn
-    conj: Fn
-    act: Fn
-    conj_act: Fn
-    critic: Fn
-
-
-def _softplus(x: mpmath.mpf) -> mpmath.mpf:
-    return x + mp.log1p(mp.exp(-x)) if x > 0 else mp.log1p(mp.exp(x))
-
-
-def _log1mexp(x: mpmath.mpf) -> mpmath.mpf:
-    """log(1 - e^x) for x < 0 without cancellation at either end (Maechler 2012)."""
-    return mp.log(-mp.expm1(x)) if x > -mp.log(2) else mp.log1p(-mp.exp(x))
-
-
-def _xlogx(x: mpmath.mpf) -> mpmath.mpf:
-    return mp.mpf(0) if x == 0 else x * mp.log(x)
-
-
-def _w_of_exp(y: mpmath.mpf) -> mpmath.mpf:
-    """Principal Lambert W of ``e^y`` (Wright omega), by Newton on ``w + log w = y`` for big y."""
-    if y < 100:
-        return mp.re(mp.lambertw(mp.exp(y)))
-    w = y - mp.log(y)
-    for _ in range(200):
-        step = (w + mp.log(w) - y) / (1 + 1 / w)
-        w -= step
-        if abs(step) <= abs(w) * mp.eps:
-            break
-    return w
-
-
-def _log_w_of_exp1m(s: mpmath.mpf) -> mpmath.mpf:
-    """``L = log W(e^{1-s})``, the root of ``expm1(L) + L + s = 0`` (Newton; the function is
-    increasing and convex, so Newton converges from any start after at most one overshoot)."""
-    if s < -99:
-        return mp.log(_w_of_exp(1 - s))
-    lw = -s / 2 if abs(s) <= 1 else (1 - s if s > 1 else mp.log(1 - s))
-    for _ in range(500):
-        step = (mp.expm1(lw) + lw + s) / (mp.exp(lw) + 1)
-        lw -= step
-        if abs(step) <= abs(lw) * mp.eps:
-            break
-    return lw
-
-
-def _jeffrey_conj(s: mpmath.mpf) -> mpmath.mpf:
-    lw = _log_w_of_exp1m(s)
-    return mp.expm1(-lw) - lw
-
-
-def _inf_unless(condition: bool, value: Callable[[], mpmath.mpf]) -> mpmath.mpf:
-    return value() if condition else mp.inf
-
-
-def _alpha(a: sp.Rational) -> Closed:
-    """alpha-divergence f = (u^a - 1 - a(u - 1)) / (a(a - 1)).
-
-    f-GAN Table 2: f*(t) = (t(a - 1) + 1)^(a/(a-1)) / a - 1/a on t < 1/(1 - a) for a < 1;
-    for a > 1 the supremum over u > 0 is -f(0) = -1/a where t(a - 1) + 1 <= 0. The library's
-    activation for a < 1 is 1/(1 - a) - exp(-v) (the paper uses -log(1 + exp(-v)) for the
-    second term; both map onto the domain), and v itself for a > 1.
-    """
-
-    def num() -> tuple[mpmath.mpf, mpmath.mpf]:  # a and a/(a-1) at the working precision
-        am = mp.mpf(a.p) / a.q
-        return am, am / (am - 1)
-
-    def f(x: mpmath.mpf) -> mpmath.mpf:
-        am, _ = num()
-        if x == 0:
-            return 1 / am if am > 0 else mp.inf
-        return (mp.expm1(am * mp.log(x)) - am * (x - 1)) / (am * (am - 1))
-
-    def conj(s: mpmath.mpf) -> mpmath.mpf:
-        am, q = num()
-        base = s * (am - 1) + 1
-        if am > 1:
-            return -1 / am if base <= 0 else mp.expm1(q * mp.log1p(s * (am - 1))) / am
-        if base < 0 or (base == 0 and q < 0):
-            return mp.inf
-        return (base**q - 1) / am if base == 0 else mp.expm1(q * mp.log1p(s * (am - 1))) / am
-
-    def act(x: mpmath.mpf) -> mpmath.mpf:
-        am, _ = num()
-        return x if am > 1 else 1 / (1 - am) - mp.exp(-x)
-
-    def conj_act(x: mpmath.mpf) -> mpmath.mpf:
-        am, q = num()
-        if am > 1:
-            return conj(x)
-        # t(a-1) + 1 = (1 - a) e^{-v}: f* = (((1 - a) e^{-v})^q - 1) / a
-        return mp.expm1(q * (mp.log(1 - am) - x)) / am
-
-    def critic(x: mpmath.mpf) -> mpmath.mpf:
-        am, _ = num()
-        if x == 0:
-            return -mp.inf if am < 1 else -1 / (am - 1)
-        return mp.expm1((am - 1) * mp.log(x)) / (am - 1)
-
-    return Closed(f, conj, act, conj_act, critic)
-
-
-def _js_weighted(pi_: sp.Rational) -> Closed:
-    """f = pi u log u - m log m, m = 1 - pi + pi u (worked by hand: f'(u) = pi log(u/m),
-    f*(t) = (1 - pi) log((1 - pi) / (1 - pi e^{t/pi})) on t < -pi log pi; activation
-    -pi log pi - exp(-v) as the library derives it)."""
-
-    def num() -> mpmath.mpf:  # pi at the working precision
-        return mp.mpf(pi_.p) / pi_.q
-
-    def f(x: mpmath.mpf) -> mpmath.mpf:
-        p = num()
-        return p * _xlogx(x) - _xlogx(1 - p + p * x)
-
-    def conj(s: mpmath.mpf) -> mpmath.mpf:
-        p = num()
-        return _inf_unless(
-            s < -p * mp.log(p),
-            # (1 - p) log((1 - p)/(1 - p e^{s/p})) = -(1 - p) log1p(-p expm1(s/p)/(1 - p))
-            lambda: -(1 - p) * mp.log1p(-p * mp.expm1(s / p) / (1 - p)),
-        )
-
-    def act(x: mpmath.mpf) -> mpmath.mpf:
-        p = num()
-        return -p * mp.log(p) - mp.exp(-x)
-
-    def conj_act(x: mpmath.mpf) -> mpmath.mpf:
-        # 1 - pi e^{g/pi} = 1 - e^{-z} with z = e^{-v}/pi; for z > 1e5 its log is below
-        # 1e-40000 (and exp(-z) of a z with 1e308 digits would not finish): 0
-        p = num()
-        z = mp.exp(-x) / p
-        log_1m = mp.mpf(0) if z > 10**5 else mp.log(-mp.expm1(-z))
-        return (1 - p) * (mp.log(1 - p) - log_1m)
-
-    def critic(x: mpmath.mpf) -> mpmath.mpf:
-        p = num()
-        return -mp.inf if x == 0 else p * (mp.log(x) - mp.log1p(p * (x - 1)))
-
-    return Closed(f, conj, act, conj_act, critic)
-
-
-def _js_paper_conj(s: mpmath.mpf) -> mpmath.mpf:
-    """f-GAN Table 2, Jensen-Shannon row (which is 2 JS): f*(t) = -log(2 - e^t), t < log 2,
-    written -log1p(-expm1(t)) (2 - e^t cancels at small t)."""
-    return _inf_unless(s < mp.log(2), lambda: -mp.log1p(-mp.expm1(s)))
-
-
-#: closed forms typed from the literature (f-GAN Table 2), keyed by the registry name; the
-#: comments give the paper's row and the conversion to the library's conventions
-CLOSED_FORMS: dict[str, Closed | Callable[..., Closed]] = {
-    # KL: f = u log u, f* = e^{t-1}, g = v
-    "kl": Closed(
-        f=_xlogx,
-        conj=lambda s: mp.exp(s - 1),
-        act=lambda x: x,
-        conj_act=lambda x: mp.exp(x - 1),
-        critic=lambda x: 1 + mp.log(x) if x > 0 else -mp.inf,
-    ),
-    # reverse KL: f = -log u, f* = -1 - log(-t) on t < 0, g = -e^{-v}
-    "reverse_kl": Closed(
-        f=lambda x: -mp.log(x) if x > 0 else mp.inf,
-        conj=lambda s: _inf_unless(s < 0, lambda: -1 - mp.log(-s)),
-        act=lambda x: -mp.exp(-x),
-        conj_act=lambda x: x - 1,
-        critic=lambda x: -1 / x if x > 0 else -mp.inf,
-    ),
-    # Pearson chi^2: f = (u - 1)^2, f* = t^2/4 + t (paper, over all reals); over u > 0 the
-    # supremum is -f(0) = -1 for t <= -2
-    "pearson": Closed(
-        f=lambda x: (x - 1) ** 2,
-        conj=lambda s: -1 if s <= -2 else s * s / 4 + s,
-        act=lambda x: x,
-        conj_act=lambda x: -1 if x <= -2 else x * x / 4 + x,
-        critic=lambda x: 2 * (x - 1),
-    ),
-    # Neyman chi^2: f = (1 - u)^2/u, f* = 2 - 2 sqrt(1 - t) on t <= 1, g = 1 - e^{-v}
-    # (f* written 2t / (1 + sqrt(1 - t)), which does not cancel at small |t|)
-    "neyman": Closed(
-        f=lambda x: (1 - x) ** 2 / x if x > 0 else mp.inf,
-        conj=lambda s: _inf_unless(s <= 1, lambda: 2 * s / (1 + mp.sqrt(1 - s))),
-        act=lambda x: -mp.expm1(-x),
-        conj_act=lambda x: -2 * mp.expm1(-x / 2),  # 2 - 2 sqrt(e^{-v})
-        critic=lambda x: 1 - 1 / x**2 if x > 0 else -mp.inf,
-    ),
-    # squared Hellinger: f = (sqrt u - 1)^2, f* = t/(1 - t) on t < 1, g = 1 - e^{-v}
-    "squared_hellinger": Closed(
-        f=lambda x: (mp.sqrt(x) - 1) ** 2,
-        conj=lambda s: _inf_unless(s < 1, lambda: s / (1 - s)),
-        act=lambda x: -mp.expm1(-x),
-        conj_act=mp.expm1,  # g/(1 - g) = e^v - 1
-        critic=lambda x: 1 - 1 / mp.sqrt(x) if x > 0 else -mp.inf,
-    ),
-    # Jeffrey: f = (u - 1) log u, f* = W(e^{1-t}) + 1/W(e^{1-t}) + t - 2, g = v; with
-    # L = log W, W + log W = 1 - t gives f* = e^{-L} - 1 - L, free of the cancellations of
-    # W + t (t -> -oo) and of 1/W - 1 (t -> 0); the derived reference keeps the paper's form,
-    # so the cross-check compares the two
-    "jeffrey": Closed(
-        f=lambda x: (x - 1) * mp.log(x) if x > 0 else mp.inf,
-        conj=lambda s: _jeffrey_conj(s),
-        act=lambda x: x,
-        conj_act=lambda x: _jeffrey_conj(x),
-        critic=lambda x: mp.log(x) + 1 - 1 / x if x > 0 else -mp.inf,
-    ),
-    # Jensen-Shannon: the paper's row is 2 JS (f without the 1/2); for f/2 the conjugate is
-    # f*(2t)/2 and the activation is halved: g = (log 2 - log(1 + e^{-v}))/2
-    "js": Closed(
-        f=lambda x: (_xlogx(x) - (x + 1) * mp.log((x + 1) / 2)) / 2,
-        conj=lambda s: _js_paper_conj(2 * s) / 2,
-        act=lambda x: -mp.log1p(mp.expm1(-x) / 2) / 2,
-        conj_act=lambda x: mp.log1p(mp.expm1(x) / 2) / 2,  # (softplus(v) - log 2)/2
-        critic=lambda x: mp.log(2 * x / (x + 1)) / 2 if x > 0 else -mp.inf,
-    ),
-    # GAN: f = u log u - (u + 1) log(u + 1), f* = -log(1 - e^t) on t < 0, g = -log(1 + e^{-v})
-    # (for u > 1, f = -u log1p(1/u) - log1p(u): u log u - (u + 1) log(u + 1) cancels)
-    "gan": Closed(
-        f=lambda x: (
-            _xlogx(x) - (x + 1) * mp.log1p(x) if x <= 1 else -x * mp.log1p(1 / x) - mp.log1p(x)
-        ),
-        conj=lambda s: _inf_unless(s < 0, lambda: -_log1mexp(s)),
-        act=lambda x: -_softplus(-x),
-        conj_act=_softplus,  # -log(1 - sigmoid(v))
-        critic=lambda x: -mp.log1p(1 / x) if x > 0 else -mp.inf,  # log(r / (r + 1))
-    ),
-    # total variation: f = |u - 1|/2, f* = t on |t| <= 1/2 (paper); over u > 0, -1/2 below
-    "total_variation": Closed(
-        f=lambda x: abs(x - 1) / 2,
-        conj=lambda s: -mp.mpf(1) / 2 if s <= -0.5 else _inf_unless(s <= 0.5, lambda: s),
-        act=lambda x: mp.tanh(x) / 2,
-        conj_act=lambda x: mp.tanh(x) / 2,
-        critic=lambda x: -mp.mpf(1) / 2 if x < 1 else mp.mpf(1) / 2,
-    ),
-    "alpha": _alpha,
-    "js_weighted": _js_weighted,
-}
-
-
-def closed_forms(entry: Entry) -> Closed:
-    forms = CLOSED_FORMS[entry.name]
-    if isinstance(forms, Closed):
-        return forms
-    return forms(*(value for _, value in entry.params))
+def mp_forms(entry: Entry) -> MpForms:
+    """The oracle's stable mpmath closed forms of ``entry``."""
+    forms = entry.forms().mp
+    assert forms is not None, entry
+    return forms
 
 
 def closed_quantity(entry: Entry, quantity: str) -> Fn:
-    forms = closed_forms(entry)
-    return {
-        "generator": forms.f,
-        "conjugate": forms.conj,
-        "activation": forms.act,
-        "conjugate_of_activation": forms.conj_act,
-        "optimal_critic": forms.critic,
-    }[quantity]
+    return mp_forms(entry).of(quantity)
 
 
 # ---------------------------------------------------------------------------------------------
 # Derived references (the library's SymPy expressions, evaluated by mpmath)
 # ---------------------------------------------------------------------------------------------
-
-
-def _guarded_exp(x: mpmath.mpf) -> mpmath.mpf:
-    """``exp`` refusing arguments beyond 2**1100 (``exp(-exp(1e300))`` would not finish)."""
-    if mp.isfinite(x) and x != 0 and mp.mag(x) > 1100:
-        raise OverflowError("exp argument beyond 2**1100")
-    return mp.exp(x)
 
 
 def _expression(d: dv.FDivergence, quantity: str) -> sp.Expr:
@@ -465,7 +234,8 @@ def derived_quantity(d: dv.FDivergence, quantity: str) -> tuple[Fn, mpmath.mpf |
     """``(mpmath callable, value at 0 by a SymPy limit or None)`` of ``quantity``."""
     var = SYMBOLS[quantity]
     expr = _expression(d, quantity)
-    fn = sp.lambdify(var, expr, modules=[{"exp": _guarded_exp}, "mpmath"])
+    # exp of an argument beyond 2**1100 raises: such a point has no derived reference
+    fn = mp_lambdify(expr, var, underflow="raise")
     at_zero = None
     if quantity in ("generator", "optimal_critic"):
         limit = sp.limit(expr.rewrite(sp.Piecewise), var, 0, "+")
@@ -477,18 +247,6 @@ def derived_quantity(d: dv.FDivergence, quantity: str) -> tuple[Fn, mpmath.mpf |
                     else (mp.inf if limit is sp.oo else -mp.inf)
                 )
     return fn, at_zero
-
-
-def _real(value: object) -> mpmath.mpf | None:
-    try:
-        value = mp.mpmathify(value)
-    except (TypeError, ValueError):
-        return None
-    if isinstance(value, mp.mpc):
-        if abs(value.imag) > abs(value.real) * mp.mpf(10) ** -40:
-            return None
-        value = value.real
-    return None if mp.isnan(value) else value
 
 
 _ACTIVE_LEVELS: list[Sequence[int]] = [LEVELS]
@@ -504,6 +262,10 @@ def reference_levels(levels: Sequence[int]) -> Iterator[None]:
         _ACTIVE_LEVELS.pop()
 
 
+def _escalation(levels: Sequence[int] | None = None) -> Escalation:
+    return FLOAT64_ESCALATION.with_levels(levels or _ACTIVE_LEVELS[-1])
+
+
 def robust(
     fn: Fn,
     x: float | mpmath.mpf,
@@ -511,102 +273,18 @@ def robust(
     allow_inf: bool = False,
     levels: Sequence[int] | None = None,
 ) -> mpmath.mpf | None:
-    """``fn(x)`` to at least 30 correct digits, or ``None`` (see the module docstring).
-
-    Evaluated at the first precision of ``levels`` (digits), then at each higher one, until two
-    consecutive precisions agree to 30 digits (a zero must be exactly zero at each); an infinite
-    value is returned only with ``allow_inf`` (and when both agree on it). ``levels`` defaults to
-    :data:`LEVELS`, or to those set by :func:`reference_levels`.
-    """
-    previous: mpmath.mpf | None = None
-    levels = levels or _ACTIVE_LEVELS[-1]
-    for dps in levels:
-        with mp.workdps(dps):
-            try:
-                value = _real(fn(mp.mpf(x)))
-            except (ZeroDivisionError, ValueError, OverflowError, TypeError, RecursionError):
-                value = None
-        far = value is not None and mp.isfinite(value) and not FAR_IN < abs(value) < FAR_OUT
-        if previous is None and far and value != 0:
-            # far beyond float64's range (a cancellation leaves ~1e-50 of its scale, never
-            # 1e-400): only the sign and the over/underflow matter, no need to escalate
-            return value
-        if value is not None and previous is not None:
-            if mp.isinf(value):
-                if value == previous:
-                    return value if allow_inf else None
-            elif value == 0:
-                if previous == 0 and dps == levels[-1]:
-                    return value
-            elif mp.isfinite(previous) and abs(value - previous) <= AGREE * abs(value):
-                return value
-        previous = value
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Error measure
-# ---------------------------------------------------------------------------------------------
-
-
-def ulps(got: float, exact: mpmath.mpf) -> float:
-    """``|got - exact| / ulp(fl(exact))`` for an exact value that float64 can represent."""
-    if math.isnan(got):
-        return math.inf
-    if math.isinf(got):
-        return math.inf
-    with mp.workdps(60):
-        return float(abs(mp.mpf(got) - exact) / math.ulp(float(exact)))
-
-
-def representable(exact: mpmath.mpf) -> bool:
-    return mp.isfinite(exact) and not math.isinf(float(exact))
+    """``fn(x)`` to at least 30 correct digits, or ``None``: :func:`~divergences.testing.oracles.
+    escalate` with :data:`~divergences.testing.oracles.FLOAT64_ESCALATION` at ``levels`` (default
+    :data:`LEVELS`, or those set by :func:`reference_levels`)."""
+    return escalate(fn, x, _escalation(levels), allow_inf=allow_inf)
 
 
 def slope(fn: Fn, x: float) -> mpmath.mpf | None:
-    """``F'(x)`` by a central difference with relative step 2**-70 (absolute 2**-1100 at 0)."""
-    with mp.workdps(60):
-        step = mp.ldexp(mp.mpf(x), -70) if x != 0 else mp.ldexp(1, -1100)
-        hi, lo = mp.mpf(x) + step, mp.mpf(x) - step
-    up, down = robust(fn, hi), robust(fn, lo)
-    if up is None or down is None:
-        return None
-    with mp.workdps(60):
-        return (up - down) / (2 * abs(step))
+    """``F'(x)`` by a central difference (:func:`divergences.testing.oracles.slope`)."""
+    return oracles.slope(fn, x, _escalation())
 
 
-def condition(x: float, value: mpmath.mpf, derivative: mpmath.mpf | None) -> float:
-    r""":math:`\kappa = |x F'(x)/F(x)|` (``inf`` at a zero, ``nan`` when unknown)."""
-    if derivative is None:
-        return math.nan
-    if value == 0:
-        return 0.0 if x == 0 or derivative == 0 else math.inf
-    with mp.workdps(60):
-        return float(abs(mp.mpf(x) * derivative / value))
-
-
-def mixed_error(
-    got: float,
-    exact: mpmath.mpf,
-    sensitivities: Sequence[tuple[float, mpmath.mpf | None]],
-    scale: mpmath.mpf | None = None,
-) -> float:
-    r"""The error in units of what rounding can explain, :math:`|y - y^*| / (\sum_i
-    |\partial_i F|\,\mathrm{ulp}(x_i) + \mathrm{ulp}(s))`.
-
-    ``sensitivities`` are ``(x_i, dF/dx_i)``, ``s`` is the scale (default ``|y*|``). A value
-    of at most a few means the result is the exact value at inputs a few ulps away, plus a few
-    ulps of the result (mixed forward-backward stability); much more is an algorithmic loss.
-    """
-    if math.isnan(got) or math.isinf(got):
-        return math.inf
-    with mp.workdps(60):
-        allowance = mp.mpf(math.ulp(float(abs(exact) if scale is None else scale)))
-        for x, derivative in sensitivities:
-            if derivative is None:
-                return math.nan
-            allowance += abs(derivative) * math.ulp(x)
-        return float(abs(mp.mpf(got) - exact) / allowance)
+condition = condition_number
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1012,14 +690,14 @@ def loss_specs(entries: Sequence[Entry] = ENTRIES) -> list[LossSpec]:
     """Every loss of :mod:`divergences.losses` that has a value to measure."""
 
     def half_softplus(sign: int) -> Fn:
-        return lambda x: sign * _softplus(sign * x) / 2
+        return lambda x: sign * softplus(sign * x) / 2
 
     specs = [
         LossSpec(
             "gan_discriminator_loss",
             "-",
             losses.gan_discriminator_loss,
-            lambda x: -_softplus(-x) / 2,
+            lambda x: -softplus(-x) / 2,
             half_softplus(1),
             2,
         ),
@@ -1028,7 +706,7 @@ def loss_specs(entries: Sequence[Entry] = ENTRIES) -> list[LossSpec]:
             "-",
             losses.gan_generator_loss,
             None,
-            lambda y: _softplus(-y),
+            lambda y: softplus(-y),
             1,
         ),
         LossSpec(
@@ -1036,7 +714,7 @@ def loss_specs(entries: Sequence[Entry] = ENTRIES) -> list[LossSpec]:
             "-",
             lambda y: losses.gan_generator_loss(y, saturating=True),
             None,
-            lambda y: -_softplus(y),
+            lambda y: -softplus(y),
             1,
         ),
         LossSpec("wgan_critic_loss", "-", losses.wgan_critic_loss, lambda x: x, lambda y: y, 2),
@@ -1044,7 +722,7 @@ def loss_specs(entries: Sequence[Entry] = ENTRIES) -> list[LossSpec]:
     ]
     for entry in entries:
         d = entry.get()
-        forms = closed_forms(entry)
+        forms = mp_forms(entry)
         a_act = d.torch.activation_term.constant
         a_conj = d.torch.conjugate_of_activation_term.constant
         specs += [
@@ -1052,8 +730,8 @@ def loss_specs(entries: Sequence[Entry] = ENTRIES) -> list[LossSpec]:
                 "fgan_critic_loss",
                 entry.label,
                 lambda x, y, d=d: losses.fgan_critic_loss(d, x, y),
-                forms.act,
-                forms.conj_act,
+                forms.activation,
+                forms.conjugate_of_activation,
                 2,
                 (a_act, a_conj),
             ),
@@ -1062,7 +740,7 @@ def loss_specs(entries: Sequence[Entry] = ENTRIES) -> list[LossSpec]:
                 entry.label,
                 lambda y, d=d: losses.fgan_generator_loss(d, y),
                 None,
-                _negated(forms.conj_act),
+                _negated(forms.conjugate_of_activation),
                 1,
                 (0.0, -a_conj),
             ),
@@ -1071,7 +749,7 @@ def loss_specs(entries: Sequence[Entry] = ENTRIES) -> list[LossSpec]:
                 entry.label,
                 lambda y, d=d: losses.fgan_generator_loss(d, y, alternative=True),
                 None,
-                _negated(forms.act),
+                _negated(forms.activation),
                 1,
                 (0.0, -a_act),
             ),

@@ -1,28 +1,16 @@
 """The f-GAN paper's Table 2 as an outside oracle for the derived conjugates, domains, activations.
 
-Source: S. Nowozin, B. Cseke, R. Tomioka, "f-GAN: Training Generative Neural Samplers using
-Variational Divergence Minimization", NeurIPS 2016 (arXiv:1606.00709), Table 2 ("Recommended
-final layer activation functions and critical variational function level defined by f'(1)";
-columns: output activation g_f, dom f*, conjugate f*(t), f'(1)). The rows below are typed in by
-hand from that table; nothing is taken from the library.
+The table (Nowozin, Cseke, Tomioka, NeurIPS 2016, arXiv:1606.00709, Table 2 as printed, with the
+generators of Table 1) and its errata under the library's conventions (f* = sup over u > 0; JS
+is the table's generator halved; TV = |u-1|/2) are typed once in
+:mod:`divergences.testing.oracles.fgan_table` (its docstring lists the errata (a)-(e)); nothing
+there is taken from the library. The tests below assert every difference as a known erratum:
 
-The paper takes f*(t) = sup over the whole domain of f, and for Pearson and total variation
-its formulas are the conjugates of f extended to all real u. The library (DESIGN.md) takes the
-supremum over u > 0 only, the ratio of two densities. Where the two differ, the tests below
-assert the known difference, and the comments document it as an erratum:
-
-(a) Jensen-Shannon: the paper's generator u log u - (u+1) log((u+1)/2) lacks the 1/2 and gives
-    2 JS; its conjugate -log(2 - e^t) on t < log 2 and its activation belong to 2 JS. For
-    JS = (that generator)/2, f*_JS(t) = (1/2) f*_table(2 t) on t < log(2)/2, and the library's
-    activation is half of the table's (the table's maps into (-oo, log 2), outside our domain).
-(b) Pearson chi^2: t^2/4 + t on all of R is the conjugate of (u-1)^2 over all real u; over u > 0
-    the supremum for t < -2 is at u -> 0+, f*(t) = -1. The two agree for t >= -2.
-(c) Total variation: f*(t) = t on |t| <= 1/2 is the conjugate of |u-1|/2 over all real u; over
-    u > 0 the domain is (-oo, 1/2] with f*(t) = -1/2 for t < -1/2. They agree on [-1/2, 1/2].
-(e) Neyman chi^2: the table's dom f* is t < 1, but over u > 0 the supremum at t = 1 is
-    lim (2 - 1/u) = 2, finite (not attained): the domain is (-oo, 1], and f*(1) = 2 is the
-    table's formula 2 - 2 sqrt(1 - t) at t = 1.
+(a) Jensen-Shannon: the row is 2 JS; f*_JS(t) = f*_table(2t)/2 on t < log(2)/2, activation halved.
+(b) Pearson chi^2: over u > 0, f*(t) = -1 for t < -2; the two agree for t >= -2.
+(c) Total variation: over u > 0 the domain is (-oo, 1/2] with f*(t) = -1/2 for t < -1/2.
 (d) GAN, KL, reverse KL, squared Hellinger, Jeffrey: the table is right under our conventions.
+(e) Neyman chi^2: the domain is (-oo, 1], closed, with f*(1) = 2.
 
 Tolerance: both sides are evaluated with mpmath at 50 digits; near a domain end the formulas
 lose up to ~10 digits to cancellation (e.g. 1 - e^t at t = b - 1e-10), so a relative tolerance of
@@ -32,72 +20,28 @@ lose up to ~10 digits to cancellation (e.g. 1 - e^t at t = b - 1e-10), so a rela
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import mpmath
 import pytest
 import sympy as sp
 
 import divergences as dv
-
-U = sp.Symbol("u", positive=True)
-T = sp.Symbol("t", real=True)
-V = sp.Symbol("v", real=True)
-S = sp.Symbol("s", positive=True)  # distance to a domain end, to select a Piecewise branch
+from divergences.testing.oracles import (
+    AGREEING_CONJUGATES,
+    AGREEING_DOMAINS,
+    ERRATA,
+    TABLE_2,
+    library_row,
+)
+from divergences.testing.oracles import s as S  # distance to a domain end, selects a branch
+from divergences.testing.oracles import t as T
+from divergences.testing.oracles import u as U
+from divergences.testing.oracles import v as V
 
 DPS = 50
 REL_TOL = mpmath.mpf("1e-30")  # see the module docstring
 half = sp.Rational(1, 2)
 log2 = sp.log(2)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One row of Table 2, as printed, plus the registry entry it corresponds to."""
-
-    paper: str  # the row's name in the paper
-    name: str  # registry name
-    conjugate: sp.Expr  # f*(t), in T
-    domain: sp.Interval  # dom f*
-    activation: sp.Expr  # g_f(v), in V
-    fprime_at_1: sp.Expr  # the f'(1) column
-
-
-TABLE_2 = {
-    row.name: row
-    for row in (
-        Row("Kullback-Leibler (KL)", "kl", sp.exp(T - 1), sp.Interval(-sp.oo, sp.oo), V, 1),
-        Row(
-            "Reverse KL", "reverse_kl", -1 - sp.log(-T), sp.Interval.open(-sp.oo, 0),
-            -sp.exp(-V), -1,
-        ),
-        Row("Pearson chi^2", "pearson", T**2 / 4 + T, sp.Interval(-sp.oo, sp.oo), V, 0),
-        Row(
-            "Neyman chi^2", "neyman", 2 - 2 * sp.sqrt(1 - T), sp.Interval.open(-sp.oo, 1),
-            1 - sp.exp(-V), 0,
-        ),
-        Row(
-            "Squared Hellinger", "squared_hellinger", T / (1 - T), sp.Interval.open(-sp.oo, 1),
-            1 - sp.exp(-V), 0,
-        ),
-        Row(
-            "Jeffrey", "jeffrey",
-            sp.LambertW(sp.exp(1 - T)) + 1 / sp.LambertW(sp.exp(1 - T)) + T - 2,
-            sp.Interval(-sp.oo, sp.oo), V, 0,
-        ),
-        Row(
-            "Jensen-Shannon", "js", -sp.log(2 - sp.exp(T)), sp.Interval.open(-sp.oo, log2),
-            log2 - sp.log(1 + sp.exp(-V)), 0,
-        ),
-        Row(
-            "GAN", "gan", -sp.log(1 - sp.exp(T)), sp.Interval.open(-sp.oo, 0),
-            -sp.log(1 + sp.exp(-V)), -log2,
-        ),
-        Row(
-            "Total variation", "total_variation", T, sp.Interval(-half, half), sp.tanh(V) / 2, 0,
-        ),
-    )
-}  # fmt: skip
 
 # rows whose conjugate formula is right under f*(t) = sup_{u > 0} (u t - f(u)) on its domain
 AGREEING = ["kl", "reverse_kl", "neyman", "squared_hellinger", "jeffrey", "gan"]
@@ -267,9 +211,8 @@ def test_js_activation_is_half_the_tables_and_the_tables_leaves_our_domain():
 
 def test_table_js_row_is_right_for_the_tables_own_generator():
     # the paper's row is correct for its generator (2 JS): derive it from that generator
-    f_table = U * sp.log(U) - (U + 1) * sp.log((U + 1) / 2)
-    d2 = dv.FDivergence.from_generator(f_table, U, name="js_fgan_table")
     row = TABLE_2["js"]
+    d2 = dv.FDivergence.from_generator(row.generator, U, name="js_fgan_table")
     assert d2.conjugate_domain == row.domain
     assert sp.simplify(branch(d2.conjugate(T), log2 - S) - row.conjugate.subs(T, log2 - S)) == 0
 
@@ -344,3 +287,43 @@ def test_neyman_domain_is_closed_at_1_unlike_the_tables():
     # sup_{u > 0} (u - (1-u)^2/u) = sup (2 - 1/u) = 2, and the table's formula at 1 is 2 too
     assert sp.limit(U - (1 - U) ** 2 / U, U, sp.oo) == 2
     assert d.conjugate(1) == TABLE_2["neyman"].conjugate.subs(T, 1) == 2
+
+
+# -- the oracle's own bookkeeping ---------------------------------------------------------------
+
+
+def test_the_table_has_the_nine_rows_and_their_errata():
+    assert set(TABLE_2) == {
+        "kl", "reverse_kl", "pearson", "neyman", "squared_hellinger", "jeffrey", "js", "gan",
+        "total_variation",
+    }  # fmt: skip
+    assert {name: row.erratum for name, row in TABLE_2.items()} == {
+        "kl": "d", "reverse_kl": "d", "pearson": "b", "neyman": "e", "squared_hellinger": "d",
+        "jeffrey": "d", "js": "a", "gan": "d", "total_variation": "c",
+    }  # fmt: skip
+    assert set(ERRATA) == {"a", "b", "c", "d", "e"}
+    # the oracle's classification is the one asserted above, row by row
+    assert list(AGREEING_CONJUGATES) == AGREEING
+    assert list(AGREEING_DOMAINS) == SAME_DOMAIN
+
+
+@pytest.mark.parametrize("name", list(TABLE_2))
+def test_library_row_is_the_derived_divergence(name):
+    # the oracle's conversion of each row to the library's conventions (errata (a)-(e)) is the
+    # derived generator, domain, activation and conjugate (on a dense grid and outside)
+    d = derived(name)
+    row = library_row(name)
+    assert sp.simplify(d.generator(U) - row.generator) == 0
+    assert d.conjugate_domain == row.domain
+    assert sp.simplify(d.activation(V) - row.activation) == 0
+    ours = mp_function(d.conjugate(T), T)
+    table = mp_function(row.conjugate, T)
+    with mpmath.workdps(DPS):
+        grid = dense_grid(row.domain)
+        if row.domain.right != sp.oo:  # below the paper's stationary branch too (b), (c)
+            grid += [mpmath.mpf(k) / 4 for k in range(-40, 0)]
+        mismatches = [(x, ours(x), table(x)) for x in grid if not close(ours(x), table(x))]
+    assert not mismatches, mismatches[:5]
+    if row.domain.right != sp.oo:
+        beyond = row.domain.right + 1
+        assert d.conjugate(beyond) == row.conjugate.subs(T, beyond) == sp.oo

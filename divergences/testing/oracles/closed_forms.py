@@ -388,10 +388,13 @@ def _alpha_mp(a: sp.Rational) -> MpForms:
     return MpForms(f, conj, act, conj_act, critic)
 
 
-@cache
 def alpha_forms(a: object) -> ClosedForms:
     """The alpha-divergence at ``a`` (not 0 or 1); see the module docstring."""
-    a = _rational(a)
+    return _alpha_forms(_rational(a))
+
+
+@cache
+def _alpha_forms(a: sp.Rational) -> ClosedForms:
     f = (u**a - 1 - a * (u - 1)) / (a * (a - 1))
     stationary = ((1 + (a - 1) * t) ** (a / (a - 1)) - 1) / a
     if a > 1:  # f'(0+) = -1/(a - 1): below it the supremum is at u -> 0, f*(t) = -f(0) = -1/a
@@ -455,10 +458,13 @@ def _js_weighted_mp(pi_: sp.Rational) -> MpForms:
     return MpForms(f, conj, act, conj_act, critic)
 
 
-@cache
 def js_weighted_forms(pi: object) -> ClosedForms:
     """The weighted Jensen-Shannon divergence at ``pi`` in (0, 1); see the module docstring."""
-    pi = _rational(pi)
+    return _js_weighted_forms(_rational(pi))
+
+
+@cache
+def _js_weighted_forms(pi: sp.Rational) -> ClosedForms:
     m = 1 - pi + pi * u
     end = -pi * sp.log(pi)
     conjugate = sp.Piecewise(

@@ -90,18 +90,19 @@ class Escalation:
     """How :func:`escalate` raises the precision and when it accepts a value.
 
     ``levels``: decimal digits, increasing. ``rtol``: two finite values agree when
-    ``|a - b| <= rtol max(|a|, |b|)``. ``tiny``: magnitudes at or below it count as zero.
-    ``settle``: the lowest precision at which a zero or an infinity is accepted (default: the
-    last level). ``far``: ``(lo, hi)``; a first value with ``|y|`` outside ``(lo, hi)`` is
+    ``|a - b| <= rtol max(|a|, |b|)``. ``tiny`` (a decimal string): magnitudes at or below it
+    count as zero. ``settle``: the lowest precision at which a zero or an infinity is accepted
+    (default: the last level; an infinity is then accepted at any two consecutive levels).
+    ``far``: ``(lo, hi)`` as decimal strings; a first value with ``|y|`` outside ``(lo, hi)`` is
     returned at once (``None``: never). ``imag_rtol``: an ``mpc`` result is real when
     ``|imag| <= imag_rtol |real|``; ``None``: when ``|imag| <= 10^(5 - dps) max(1, |real|)``.
     """
 
     levels: tuple[int, ...]
     rtol: float = 1e-30
-    tiny: float = 0.0
+    tiny: str = "0"  # decimal strings: 1e-400 is no float
     settle: int | None = None
-    far: tuple[float, float] | None = None
+    far: tuple[str, str] | None = None
     imag_rtol: float | None = None
 
     def with_levels(self, levels: Sequence[int]) -> Escalation:
@@ -112,9 +113,9 @@ class Escalation:
 
 
 FLOAT64_ESCALATION = Escalation(
-    levels=(50, 400, 800), rtol=1e-30, far=(1e-400, 1e400), imag_rtol=1e-40
+    levels=(50, 400, 800), rtol=1e-30, far=("1e-400", "1e400"), imag_rtol=1e-40
 )
-DEEP_ESCALATION = Escalation(levels=(50, 700, 5000, 12000), rtol=1e-30, tiny=1e-400, settle=5000)
+DEEP_ESCALATION = Escalation(levels=(50, 700, 5000, 12000), rtol=1e-30, tiny="1e-400", settle=5000)
 
 
 def _as_real(value: object, escalation: Escalation, dps: int) -> mpmath.mpf | None:
