@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 
 import divergences as dv
 from divergences.numeric.emit import QUANTITIES, Emitted, emit
+from divergences.testing.oracles import exact_value
+from divergences.testing.oracles import u as U
 from tests.emit.cases import (
     CASE_BY_ID,
     CASE_IDS,
@@ -33,11 +35,9 @@ from tests.emit.cases import (
     EPS64,
     F64,
     LOW_DTYPES,
-    U,
     _mp,
     check_values,
     exact,
-    exact_value,
     grid,
     near,
     oracle,
@@ -67,8 +67,8 @@ def test_limits_at_zero(case_id: str) -> None:
     case = CASE_BY_ID[case_id]
     emitted = case.build().torch
     for fn, expected in (
-        (emitted.generator, case.forms.f0),
-        (emitted.optimal_critic, case.forms.critic0),
+        (emitted.generator, case.forms.f_at_zero),
+        (emitted.optimal_critic, case.forms.critic_at_zero),
     ):
         x = torch.zeros(3, dtype=F64, requires_grad=True)
         value = fn(x)
@@ -76,7 +76,7 @@ def test_limits_at_zero(case_id: str) -> None:
         if value.requires_grad:
             (gradient,) = torch.autograd.grad(value.sum(), x)
             assert not torch.isnan(gradient).any()
-    assert emitted.limit_at_zero == float(case.forms.f0)
+    assert emitted.limit_at_zero == float(case.forms.f_at_zero)
 
 
 # g_f and f* o g_f make the f-GAN losses: always; the other quantities with the slow tests

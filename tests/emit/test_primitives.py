@@ -14,13 +14,13 @@ import torch
 from sympy.codegen import cfunctions
 
 from divergences.numeric import stable
+from divergences.testing.oracles import exact_value
 from tests.emit.cases import (
     EPS64,
     F64,
     LOW_DTYPES,
     _mp,
     check_function,
-    exact_value,
     near,
     real_grid,
 )

@@ -9,8 +9,8 @@ value checks of discrete distributions (:mod:`divergences.numeric._checks`).
 * The in-place variants (no autograd) equal the plain terms bit for bit.
 * Values and gradients stay finite at zero probabilities.
 * Every kernel equals the emitted perspective ``q f(p/q)`` within the backward-stable bound of the
-  exact value (mpmath, from the closed forms of ``tests/emit/cases.py``) on the safe range, and
-  stays finite where ``u = p/q`` or ``f(u)`` overflows in the emitted form.
+  exact value (mpmath, from the closed forms of :mod:`divergences.testing.oracles`) on the safe
+  range, and stays finite where ``u = p/q`` or ``f(u)`` overflows in the emitted form.
 * The value checks raise the same messages as before for the same inputs, and accept an empty
   batch.
 """
@@ -27,8 +27,10 @@ import torch
 import divergences as dv
 from divergences.errors import InputError
 from divergences.numeric._checks import normalisation_tolerance
+from divergences.testing.oracles import REGISTERED_FORMS, ClosedForms, exact_value
+from divergences.testing.oracles import u as U
 from tests._kernels import KERNELS
-from tests.emit.cases import EPS64, REGISTERED_FORMS, Forms, U, _mp, exact_value
+from tests.emit.cases import EPS64, _mp
 
 F64, F32 = torch.float64, torch.float32
 EPS = {F64: 2.0**-52, F32: 2.0**-23}
@@ -349,7 +351,7 @@ def test_gradients_of_tiny_probabilities_are_the_closed_form(name: str, case: st
 PROBABILITIES = [1e-300, 1e-30, 1e-5, 0.1, 0.3, 0.5, 0.9, 1.0]
 
 
-def exact_perspective(forms: Forms, p: float, q: float) -> tuple[float, float]:
+def exact_perspective(forms: ClosedForms, p: float, q: float) -> tuple[float, float]:
     """``(q f(p/q), allowance)`` with ``allowance = |p f'(u)| + |q f(u) - p f'(u)|``: how much
     a relative perturbation of ``p`` and ``q`` moves the value (mpmath, escalated)."""
     f = _mp(forms.generator, U)

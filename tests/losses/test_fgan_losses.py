@@ -8,10 +8,11 @@ Section 3.2 alternative, maximises ``E_Q[g_f(V)]`` (loss ``-E_Q[g_f(V)]``).
 
 Where expected values come from:
 
-- the closed forms of ``tests/emit/cases.py`` (f-GAN paper Tables 2 and 6, the alpha and
-  weighted-JS families, two user-defined generators), evaluated by mpmath with the precision
-  escalation described there: each loss is the exact mean of exact terms, so whether it is
-  representable in a dtype is decided exactly;
+- the closed forms of :mod:`divergences.testing.oracles` (f-GAN paper Tables 2 and 6, the
+  alpha and weighted-JS families, two user-defined generators), through the cases of
+  ``tests/emit/cases.py``, evaluated by mpmath with the precision escalation described there:
+  each loss is the exact mean of exact terms, so whether it is representable in a dtype is
+  decided exactly;
 - independent implementations: the GAN losses of :mod:`divergences.losses._gan` (for ``gan`` the
   critic loss is twice the discriminator loss, the saddle generator loss is the minimax one and
   the alternative the non-saturating one);
@@ -50,13 +51,13 @@ from divergences.losses import (
     gan_discriminator_loss,
     gan_generator_loss,
 )
+from divergences.testing.oracles import exact_value
+from divergences.testing.oracles import u as U
 from tests.emit.cases import (
     CASE_BY_ID,
     CASE_IDS,
-    U,
     _mp,
     exact,
-    exact_value,
     oracle,
     to_dtype,
 )
