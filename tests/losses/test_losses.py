@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import doctest
 import math
+from collections.abc import Iterator
 
 import mpmath
 import pytest
@@ -41,7 +42,13 @@ from divergences.losses import (
 F64 = torch.float64
 FLOAT_DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 
-mpmath.mp.dps = 50
+
+@pytest.fixture(autouse=True, scope="module")
+def _fifty_digits() -> Iterator[None]:
+    """mpmath references at 50 digits for this module's tests only (a module-level
+    ``mp.dps = 50`` changed the precision of every test collected after it)."""
+    with mpmath.workdps(50):
+        yield
 
 
 def naive_log_d(v: torch.Tensor) -> torch.Tensor:
