@@ -19,6 +19,7 @@ import sympy as sp
 from .registry import REGISTRY, Entry
 from .symbolic.derivation import Derivation, Facts, derive
 from .symbolic.generator import Limits
+from .symbolic.parse import as_expression
 from .symbolic.steps import DerivationStep, Step
 from .symbolic.symbols import r, t, u, v
 
@@ -90,7 +91,9 @@ class FDivergence:
         """Run the engine on a user's generator ``f(var)``.
 
         Args:
-            expr: a SymPy expression in ``var``, convex on ``(0, oo)`` with ``f(1) = 0``.
+            expr: a SymPy expression in ``var``, convex on ``(0, oo)`` with ``f(1) = 0``, or the
+                same as text (``"(u - 1)**2 / (u + 1)"``), parsed against a whitelist and never
+                evaluated (:func:`divergences.symbolic.parse.parse_expression`).
             var: the SymPy symbol of the generator's argument.
             name: a name used in messages and reports.
             allow_offset: accept ``f(1) != 0`` (as the ``gan`` entry needs).
@@ -105,9 +108,12 @@ class FDivergence:
         """
         act = None
         if activation is not None:
-            act = sp.sympify(activation)
-            if activation_var is not None:
-                act = act.subs(activation_var, v)
+            variable = activation_var if activation_var is not None else v
+            # text is data: parsed against a whitelist, never evaluated
+            parsed = as_expression(
+                activation, {variable.name: variable}, what=f"activation of {name!r}"
+            )
+            act = parsed.subs(variable, v)
         derivation = derive(
             expr,
             var,

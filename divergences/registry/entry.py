@@ -236,7 +236,7 @@ def exact_parameter(name: str, value: object) -> sp.Expr:
     if isinstance(value, Fraction):
         return sp.Rational(value.numerator, value.denominator)
     if isinstance(value, (Real, sp.Basic)):
-        exact = sp.sympify(value)
+        exact = sp.sympify(value, strict=True)
         if exact.is_real and exact.is_finite and not exact.free_symbols:
             return exact
     raise InvalidGeneratorError(f"parameter {name} must be a finite real number, got {value!r}")

@@ -18,6 +18,7 @@ import sympy as sp
 from sympy.calculus.util import continuous_domain
 
 from ..errors import InvalidGeneratorError, NotConvexError
+from .parse import parse_expression
 from .serialize import register_dataclass
 from .steps import Step
 from .symbols import s, u
@@ -97,8 +98,13 @@ def _fail(name: str, condition: str) -> InvalidGeneratorError:
 
 
 def _canonical(expr: object, var: object, name: str) -> sp.Expr:
+    if isinstance(expr, str):
+        # text is data: parsed against a whitelist, never evaluated (see .parse)
+        if not isinstance(var, sp.Symbol):
+            raise _fail(name, f"the variable must be a SymPy Symbol, got {var!r}")
+        expr = parse_expression(expr, {var.name: var}, what=f"generator {name!r}")
     try:
-        e = sp.sympify(expr)
+        e = sp.sympify(expr, strict=True)  # numbers and SymPy objects only, never text
     except (sp.SympifyError, TypeError) as exc:
         raise _fail(name, f"is not a SymPy expression ({exc})") from exc
     if not isinstance(e, sp.Expr) or isinstance(e, sp.Lambda):

@@ -26,6 +26,7 @@ from torch import Tensor
 
 import divergences as dv
 from divergences.losses import gan_generator_loss
+from divergences.symbolic.parse import as_expression
 
 from ._core import Outcome, Recorder, compare, decided_zero, tex
 
@@ -262,7 +263,7 @@ def global_optimum(
 
     Overrides: ``constant`` (default :math:`-\log 4`), ``discriminator`` (default the library's).
     """
-    constant = -sp.log(4) if constant is None else sp.sympify(constant)
+    constant = -sp.log(4) if constant is None else as_expression(constant, what="constant")
     candidate = discriminator or _library_discriminator()
     m = (_a + _b) / 2
     rec.check(

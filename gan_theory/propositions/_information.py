@@ -24,6 +24,7 @@ import torch
 from sympy.stats import E, Normal
 
 import divergences as dv
+from divergences.symbolic.parse import as_expression
 
 from ._core import Outcome, Recorder, compare, decided_zero, tex
 
@@ -548,7 +549,7 @@ def js_bounds(
     Overrides: ``upper`` (the claimed bound, default :math:`\log 2`), ``divergence`` (default
     ``dv.get("js")``).
     """
-    bound = sp.log(2) if upper is None else sp.sympify(upper)
+    bound = sp.log(2) if upper is None else as_expression(upper, what="upper bound")
     d = divergence or dv.get("js")
     f = d.generator(_u)
     a, b = sp.symbols("a b", positive=True)

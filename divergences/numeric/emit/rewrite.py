@@ -344,7 +344,7 @@ def stabilise(
     With ``var`` and ``region``, a factor's sign may also be decided on the region (``1 - 2t > 0``
     for ``t < 1/2``), which lets ``log`` of products expand and ``b^a - 1`` become ``expm1``.
     """
-    return _bottom_up(sp.sympify(expr), _Rules(omega, shift, var, region))
+    return _bottom_up(sp.sympify(expr, strict=True), _Rules(omega, shift, var, region))
 
 
 def _log1p_form(expr: sp.Expr) -> sp.Expr:
