@@ -37,7 +37,7 @@ from divergences.errors import InputError
 from divergences.fdivergence import FDivergence, get
 from divergences.numeric._checks import check_compatible, check_scores
 from divergences.numeric.kernels import AffineTerm
-from divergences.numeric.precision import LOW_PRECISION
+from divergences.numeric.precision import upcast
 
 __all__ = ["fgan_critic_loss", "fgan_generator_loss"]
 
@@ -75,10 +75,6 @@ def _prepare(d: FDivergence | str) -> str:
 def _terms(d: FDivergence | str) -> tuple[AffineTerm, AffineTerm]:
     """``(g_f, f* o g_f)`` of ``d`` as affine terms (built once per divergence)."""
     return getattr(_PREPARED, _prepare(d))
-
-
-def _work(x: Tensor) -> Tensor:
-    return x.float() if x.dtype in LOW_PRECISION else x
 
 
 def fgan_critic_loss(d: FDivergence | str, v_real: Tensor, v_fake: Tensor) -> Tensor:
@@ -125,16 +121,19 @@ def fgan_critic_loss(d: FDivergence | str, v_real: Tensor, v_fake: Tensor) -> Te
     check_scores("v_real", v_real)
     check_scores("v_fake", v_fake)
     check_compatible(("v_real", v_real), ("v_fake", v_fake))
-    real_term, fake_term = _terms(d)
-    vr, vf = _work(v_real), _work(v_fake)
+    return _critic_loss(v_real, v_fake, *_terms(d))
+
+
+@upcast
+def _critic_loss(
+    v_real: Tensor, v_fake: Tensor, real_term: AffineTerm, fake_term: AffineTerm
+) -> Tensor:
     if _may_cancel_infinities(real_term, fake_term):
         # both means may overflow to the same infinity: the larger one decides the sign
-        fake, log_fake = fake_term.mean_and_log_magnitude(vf)
-        real, log_real = real_term.mean_and_log_magnitude(vr)
-        loss = _Difference.apply(fake, real, log_fake >= log_real)
-    else:
-        loss = fake_term.mean(vf) - real_term.mean(vr)
-    return loss.to(v_real.dtype)
+        fake, log_fake = fake_term.mean_and_log_magnitude(v_fake)
+        real, log_real = real_term.mean_and_log_magnitude(v_real)
+        return _Difference.apply(fake, real, log_fake >= log_real)
+    return fake_term.mean(v_fake) - real_term.mean(v_real)
 
 
 class _Difference(torch.autograd.Function):
@@ -202,5 +201,9 @@ def fgan_generator_loss(d: FDivergence | str, v_fake: Tensor, alternative: bool 
     """
     check_scores("v_fake", v_fake)
     real_term, fake_term = _terms(d)
-    term = real_term if alternative else fake_term
-    return (-term.mean(_work(v_fake))).to(v_fake.dtype)
+    return _generator_loss(v_fake, real_term if alternative else fake_term)
+
+
+@upcast
+def _generator_loss(v_fake: Tensor, term: AffineTerm) -> Tensor:
+    return -term.mean(v_fake)

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from . import kernels as _kernels  # noqa: F401  (attaches the built-in kernels to their entries)
 from ._checks import check_distributions
-from .precision import LOW_PRECISION, upcast
+from .precision import upcast
 
 if TYPE_CHECKING:
     from divergences.fdivergence import FDivergence
@@ -74,8 +74,11 @@ def divergence(d: FDivergence, p: Tensor, q: Tensor, *, validate: bool = True) -
         bfloat16 are computed in float32 and rounded once.
     """
     p, q = check_distributions(p, q, validate=validate)
-    summed = _choose(d)[1]
-    floor = float(d.offset)  # f(1): the minimum over distributions (Jensen)
-    if p.dtype in LOW_PRECISION:
-        return summed(p.float(), q.float()).clamp_min(floor).to(p.dtype)
+    # f(1) is the minimum over distributions (Jensen)
+    return _floored_sum(p, q, _choose(d)[1], float(d.offset))
+
+
+@upcast
+def _floored_sum(p: Tensor, q: Tensor, summed: _Pair, floor: float) -> Tensor:
+    """``summed(p, q)``, never below ``floor``."""
     return summed(p, q).clamp_min(floor)

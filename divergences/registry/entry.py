@@ -97,7 +97,7 @@ class Entry:
     allow_offset: bool = False
     parameters: tuple[Parameter, ...] = ()
     facts: bool = True
-    _kernel: list[Callable[..., Any]] = field(default_factory=list, repr=False)
+    _kernel_factory: Callable[..., Any] | None = field(default=None, repr=False)
     _kernels: dict[tuple[tuple[str, sp.Expr], ...], Any] = field(default_factory=dict, repr=False)
     _closed_forms: dict[tuple[type, type], Callable[..., Any]] = field(
         default_factory=dict, repr=False
@@ -145,18 +145,19 @@ class Entry:
         Raises:
             ValueError: the entry already has a kernel.
         """
-        if self._kernel:
+        if self._kernel_factory is not None:
             raise ValueError(f"divergence {self.name!r} already has a hand kernel")
-        self._kernel.append(factory)
+        # the one attachment point of a frozen entry (its identity is what code looks up)
+        object.__setattr__(self, "_kernel_factory", factory)
         self._kernels.clear()
 
     def kernel(self, values: Mapping[str, sp.Expr]) -> Any | None:
         """The hand kernel for these exact parameter values, or ``None`` (memoised)."""
-        if not self._kernel:
+        if self._kernel_factory is None:
             return None
         key = tuple(values.items())
         if key not in self._kernels:
-            self._kernels[key] = self._kernel[0](**values)
+            self._kernels[key] = self._kernel_factory(**values)
         return self._kernels[key]
 
     # -- closed forms -------------------------------------------------------------------------

@@ -317,9 +317,8 @@ def range_step(gen: Generator, claimed: sp.Interval) -> Step:
     Distances*, 1987, Thm. 1.1; Csiszar 1967).
     """
     lower = gen.offset
-    upper = sp.simplify(
-        sp.limit(gen.pieces[0].expr, u, 0, "+") + sp.limit(gen.pieces[-1].expr / u, u, sp.oo)
-    )
+    # f(0+) and lim f(u)/u = f'(oo) (f convex) are derived once, with the generator
+    upper = sp.simplify(gen.limits.value_at_zero + gen.limits.slope_at_infinity)
     derived = sp.Interval(lower, upper)
     ok = sp.simplify(derived.start - claimed.start) == 0 and (
         derived.end == claimed.end or sp.simplify(derived.end - claimed.end) == 0

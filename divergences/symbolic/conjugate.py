@@ -30,7 +30,7 @@ import sympy as sp
 from ..errors import DerivationError
 from .generator import Generator, Piece
 from .serialize import register_dataclass
-from .simplify import interval_parametrisation, nice, simplify_on_interval
+from .simplify import interval_parametrisation, nice, one_sided_limit, simplify_on_interval
 from .steps import DerivationStep
 from .symbols import s, t, u
 
@@ -70,10 +70,6 @@ class Conjugate:
     def argmax(self) -> sp.Expr:
         """The maximiser ``u^*(t)`` as a Piecewise (``0`` means the limit ``u -> 0+``)."""
         return _assemble([(r.argmax, r) for r in self.regions], sp.nan)
-
-
-def _limit(expr: sp.Expr, at: sp.Expr, direction: str) -> sp.Expr:
-    return sp.simplify(sp.limit(expr, u, at, direction))
 
 
 def _samples(lo: sp.Expr, hi: sp.Expr) -> list[sp.Expr]:
@@ -179,8 +175,8 @@ def conjugate(gen: Generator) -> Conjugate:
         )
     for index, piece in enumerate(gen.pieces):
         derivative = sp.simplify(sp.diff(piece.expr, u))
-        lo = _limit(derivative, piece.left, "+")
-        hi = _limit(derivative, piece.right, "-")
+        lo = one_sided_limit(derivative, u, piece.left, "+")
+        hi = one_sided_limit(derivative, u, piece.right, "-")
         affine = sp.simplify(hi - lo) == 0
         spread = f"is constant, {lo} (affine piece)" if affine else f"ranges over ({lo}, {hi})"
         if len(gen.pieces) > 1:
@@ -225,7 +221,7 @@ def conjugate(gen: Generator) -> Conjugate:
         if index + 1 < len(gen.pieces):
             x = piece.right
             nxt = gen.pieces[index + 1]
-            lo_next = _limit(sp.diff(nxt.expr, u), x, "+")
+            lo_next = one_sided_limit(sp.diff(nxt.expr, u), u, x, "+")
             if sp.simplify(lo_next - hi) != 0:
                 value = nice(x * t - piece.expr.subs(u, x))
                 regions.append(Region("kink", hi, lo_next, True, value, x))

@@ -18,7 +18,7 @@ from .cache import cached, source_fingerprint
 from .certificates import certify, range_step, symmetry_step
 from .conjugate import Conjugate, conjugate
 from .fgan import activation_certificate, default_activation, optimal_critic
-from .generator import Generator, prepare_generator
+from .generator import Generator, from_text, prepare_generator
 from .serialize import register_dataclass
 from .steps import DerivationStep, Step
 from .symbols import u
@@ -114,6 +114,9 @@ def derive(
         InvalidGeneratorError, NotConvexError: the generator is not admissible.
         DerivationError: a closed form could not be found or a certificate step failed.
     """
+    # text is parsed before the key is formed: the same generator as text or as an expression
+    # is one cache entry
+    expr = from_text(expr, var, name)
     if isinstance(var, sp.Symbol) and isinstance(expr, sp.Basic) and var in expr.free_symbols:
         # the cache key does not depend on the caller's name for the variable
         expr_key = sp.srepr(expr.subs(var, u))

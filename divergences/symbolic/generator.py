@@ -20,10 +20,11 @@ from sympy.calculus.util import continuous_domain
 from ..errors import InvalidGeneratorError, NotConvexError
 from .parse import parse_expression
 from .serialize import register_dataclass
+from .simplify import one_sided_limit
 from .steps import Step
 from .symbols import s, u
 
-__all__ = ["Generator", "Limits", "Piece", "prepare_generator"]
+__all__ = ["Generator", "Limits", "Piece", "from_text", "prepare_generator"]
 
 _POSITIVE_REALS = sp.Interval.open(0, sp.oo)
 _NONSMOOTH = (sp.Piecewise, sp.Abs, sp.Max, sp.Min, sp.Heaviside, sp.sign)
@@ -97,12 +98,18 @@ def _fail(name: str, condition: str) -> InvalidGeneratorError:
     return InvalidGeneratorError(f"generator {name!r}: {condition}")
 
 
+def from_text(expr: object, var: object, name: str) -> object:
+    """``expr`` with a text generator parsed in the variable ``var`` (against a whitelist, never
+    evaluated: :func:`.parse.parse_expression`); any other value is returned as it is."""
+    if not isinstance(expr, str):
+        return expr
+    if not isinstance(var, sp.Symbol):
+        raise _fail(name, f"the variable must be a SymPy Symbol, got {var!r}")
+    return parse_expression(expr, {var.name: var}, what=f"generator {name!r}")
+
+
 def _canonical(expr: object, var: object, name: str) -> sp.Expr:
-    if isinstance(expr, str):
-        # text is data: parsed against a whitelist, never evaluated (see .parse)
-        if not isinstance(var, sp.Symbol):
-            raise _fail(name, f"the variable must be a SymPy Symbol, got {var!r}")
-        expr = parse_expression(expr, {var.name: var}, what=f"generator {name!r}")
+    expr = from_text(expr, var, name)
     try:
         e = sp.sympify(expr, strict=True)  # numbers and SymPy objects only, never text
     except (sp.SympifyError, TypeError) as exc:
@@ -173,12 +180,12 @@ def _split(f: sp.Expr) -> tuple[Piece, ...]:
 def _check_junctions(f: sp.Expr, pieces: tuple[Piece, ...], name: str) -> None:
     for left, right in itertools.pairwise(pieces):
         x = left.right
-        a = sp.simplify(sp.limit(left.expr, u, x, "-"))
-        b = sp.simplify(sp.limit(right.expr, u, x, "+"))
+        a = one_sided_limit(left.expr, u, x, "-")
+        b = one_sided_limit(right.expr, u, x, "+")
         if sp.simplify(a - b) != 0:
             raise _fail(name, f"is not continuous at u = {x}: f({x}-) = {a}, f({x}+) = {b}")
-        slope_l = sp.simplify(sp.limit(sp.diff(left.expr, u), u, x, "-"))
-        slope_r = sp.simplify(sp.limit(sp.diff(right.expr, u), u, x, "+"))
+        slope_l = one_sided_limit(sp.diff(left.expr, u), u, x, "-")
+        slope_r = one_sided_limit(sp.diff(right.expr, u), u, x, "+")
         if bool(slope_l > slope_r):
             raise NotConvexError(
                 f"generator {name!r} is not convex on (0, oo): the slope drops at the junction "
@@ -287,7 +294,7 @@ def _limits(pieces: tuple[Piece, ...]) -> Limits:
     """``f(0+)`` and ``f'(0+)`` from the first smooth piece, ``f'(oo)`` from the last."""
     first, last = pieces[0].expr, pieces[-1].expr
     return Limits(
-        value_at_zero=sp.simplify(sp.limit(first, u, 0, "+")),
-        slope_at_zero=sp.simplify(sp.limit(sp.diff(first, u), u, 0, "+")),
-        slope_at_infinity=sp.simplify(sp.limit(sp.diff(last, u), u, sp.oo, "-")),
+        value_at_zero=one_sided_limit(first, u, 0, "+"),
+        slope_at_zero=one_sided_limit(sp.diff(first, u), u, 0, "+"),
+        slope_at_infinity=one_sided_limit(sp.diff(last, u), u, sp.oo, "-"),
     )

@@ -21,7 +21,19 @@ import sympy as sp
 
 from .symbols import s, t
 
-__all__ = ["is_zero", "lambert_rules", "nice", "simplify_on_interval"]
+__all__ = [
+    "is_zero",
+    "lambert_rules",
+    "nice",
+    "one_sided_limit",
+    "simplify_on_interval",
+]
+
+
+def one_sided_limit(expr: sp.Expr, var: sp.Symbol, at: sp.Expr, direction: str) -> sp.Expr:
+    """``lim expr`` as ``var -> at`` from ``direction`` (``"+"``/``"-"``), simplified: the form
+    in which the engine compares and prints limits (f(0+), slopes at the ends and junctions)."""
+    return sp.simplify(sp.limit(expr, var, at, direction))
 
 
 def _is_exp_of_sum_with_w(x: sp.Basic) -> bool:
