@@ -159,7 +159,25 @@ def _value_flags(x: Tensor) -> Tensor:
     )
 
 
+def require_values(**named: Tensor) -> None:
+    """Refuse tensors without data (``device="meta"``) where values must be read.
+
+    A meta tensor has a shape and a dtype but no values, so it cannot be validated; with
+    ``validate=False`` the computations run on it and return meta results of the right shape.
+
+    Raises:
+        InputError: naming the tensor and the way out.
+    """
+    for name, x in named.items():
+        if x is not None and x.is_meta:
+            raise InputError(
+                f"{name} is a meta tensor: it holds no values to validate (pass validate=False "
+                "to compute shapes only)"
+            )
+
+
 def _check_values(p: Tensor, q: Tensor) -> None:
+    require_values(p=p, q=q)
     tol = normalisation_tolerance(p.dtype)
     # one host synchronisation for all six checks
     values = torch.cat([_value_flags(p), _value_flags(q)]).tolist()

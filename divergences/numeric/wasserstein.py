@@ -33,6 +33,7 @@ from torch import Tensor
 
 from divergences.errors import InputError
 
+from ._checks import require_values
 from .precision import working_dtype
 
 __all__ = ["sliced_wasserstein", "wasserstein_1d", "wasserstein_nd"]
@@ -175,6 +176,9 @@ def wasserstein_nd(
     x, y, x_weights, y_weights, out_dtype = _prepare_point_clouds(x, y, x_weights, y_weights)
     if validate:
         _check_values(x, y, x_weights, y_weights)
+    elif x.is_meta or y.is_meta:
+        # POT's network simplex runs on the values, so there is no shape-only computation
+        raise InputError("wasserstein_nd needs values: x and y must not be meta tensors")
 
     a = _normalised_or_uniform(x_weights, x.shape[0], x)
     b = _normalised_or_uniform(y_weights, y.shape[0], y)
@@ -526,6 +530,7 @@ def _check_values(
     """All data-dependent checks, read back to the host in a single synchronisation."""
     if torch.compiler.is_compiling():
         return
+    require_values(x=x, y=y, x_weights=x_weights, y_weights=y_weights, directions=directions)
     checks: list[tuple[Tensor, str]] = [
         (_all_finite(_extremes(x)), "x contains NaN or infinite samples"),
         (_all_finite(_extremes(y)), "y contains NaN or infinite samples"),

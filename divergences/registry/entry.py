@@ -29,6 +29,7 @@ from typing import Any
 import sympy as sp
 
 from ..errors import InvalidGeneratorError
+from ..symbolic.parse import simplest_fraction
 
 __all__ = [
     "REGISTRY",
@@ -223,17 +224,22 @@ class Entry:
 
 
 def exact_parameter(name: str, value: object) -> sp.Expr:
-    """Turn a user's parameter value into an exact SymPy number (floats by their decimal repr).
+    """Turn a user's parameter value into an exact SymPy number (a float by the simplest fraction
+    that rounds to it).
 
-    ``0.3`` becomes ``3/10``: the engine works with exact numbers, so the float's shortest decimal
-    representation is taken as what the caller meant.
+    The engine works with exact numbers, so a float is read as the fraction the caller most
+    likely meant: the one with the smallest power-of-ten bound on its denominator whose nearest
+    double is that float (:func:`~divergences.symbolic.parse.simplest_fraction`). ``0.3``
+    becomes ``3/10`` and ``1/3`` becomes ``1/3``, not ``3333333333333333/10000000000000000``,
+    whose 16-digit denominator would make every exact computation with ``u**alpha``
+    intractable.
     """
     if isinstance(value, bool):
         raise InvalidGeneratorError(f"parameter {name} must be a real number, got {value!r}")
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise InvalidGeneratorError(f"parameter {name} must be finite, got {value!r}")
-        return sp.Rational(repr(value))
+        return simplest_fraction(value)
     if isinstance(value, Fraction):
         return sp.Rational(value.numerator, value.denominator)
     if isinstance(value, (Real, sp.Basic)):

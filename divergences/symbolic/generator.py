@@ -18,7 +18,7 @@ import sympy as sp
 from sympy.calculus.util import continuous_domain
 
 from ..errors import InvalidGeneratorError, NotConvexError
-from .parse import parse_expression
+from .parse import check_expression, parse_expression
 from .serialize import register_dataclass
 from .simplify import one_sided_limit
 from .steps import Step
@@ -130,6 +130,8 @@ def _canonical(expr: object, var: object, name: str) -> sp.Expr:
         raise _fail(name, f"does not depend on {var}: a constant is not a generator")
     if e.has(sp.I) or e.has(sp.zoo, sp.nan):
         raise _fail(name, "contains I, zoo or nan: it must be real on (0, oo)")
+    # before anything lambdifies or prints it: no undefined function or foreign name in it
+    check_expression(e, (var,), what=f"generator {name!r}")
     return e.subs(var, u)
 
 

@@ -6,7 +6,8 @@ the string with :func:`ast.parse` (which only builds a syntax tree, it runs noth
 node against a whitelist and builds the SymPy expression itself from the tree:
 
 * numbers: integer literals (at most 300 digits) and float literals, the latter taken as the
-  exact rational of their decimal text (``0.3`` is ``3/10``, as
+  simplest fraction that rounds to the same double (``0.3`` is ``3/10``,
+  ``0.3333333333333333`` is ``1/3``: :func:`simplest_fraction`, as
   :func:`divergences.registry.exact_parameter` does for parameters);
 * names: the caller's variables and the constants ``pi``, ``E``;
 * ``+ - * / **``, unary ``-`` and ``+``;
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 
 import sympy as sp
 
@@ -39,7 +41,9 @@ __all__ = [
     "MAX_LENGTH",
     "MAX_POWER_BITS",
     "as_expression",
+    "check_expression",
     "parse_expression",
+    "simplest_fraction",
 ]
 
 #: longest accepted text, in characters
@@ -106,9 +110,84 @@ def as_expression(
     if isinstance(value, str):
         return parse_expression(value, variables or {}, what=what)
     try:
-        return sp.sympify(value, strict=True)
+        expression = sp.sympify(value, strict=True)
     except (sp.SympifyError, TypeError) as exc:
         raise InvalidGeneratorError(f"{what}: not a number or SymPy expression ({exc})") from None
+    return check_expression(expression, (variables or {}).values(), what=what)
+
+
+#: SymPy classes a checked expression may contain besides numbers, the whitelisted functions
+#: and its variables: arithmetic, and what a ``Piecewise`` condition is made of
+_STRUCTURE: tuple[type, ...] = (
+    sp.Add,
+    sp.Mul,
+    sp.Pow,
+    sp.Number,
+    sp.NumberSymbol,
+    sp.core.numbers.ImaginaryUnit,
+    sp.functions.elementary.piecewise.ExprCondPair,
+    sp.core.relational.Relational,
+    sp.logic.boolalg.BooleanAtom,
+    sp.And,
+    sp.Or,
+    sp.Not,
+)
+
+
+def _function_classes() -> tuple[type, ...]:
+    """The SymPy classes of :data:`FUNCTIONS` (``sqrt`` and ``abs`` are spellings of ``Pow``
+    and ``Abs``)."""
+    return tuple({f for f in FUNCTIONS.values() if isinstance(f, type)})
+
+
+def check_expression(
+    expression: sp.Basic, variables: object = (), *, what: str = "expression"
+) -> sp.Basic:
+    """``expression`` itself, once every node in it is known to be data the library can handle.
+
+    A SymPy object built in Python can hold things text cannot: an undefined function whose
+    name is Python source (``sp.Function("__import__('os')...")``), a symbol with such a name, an
+    integral or sum with a bound variable. Their names would reach code that SymPy's
+    ``lambdify`` or the emitter prints and executes, so they are refused here, before anything
+    is derived, lambdified or printed. Allowed: numbers and named constants, ``+ * **``, calls
+    of the classes in :data:`FUNCTIONS`, ``Piecewise`` conditions (comparisons, ``And``,
+    ``Or``, ``Not``, ``True``/``False``), and the symbols in ``variables``, whose names must be
+    plain identifiers.
+
+    Raises:
+        InvalidGeneratorError: naming the first node outside the whitelist.
+    """
+    allowed_symbols = set(variables)  # type: ignore[call-overload]
+    for symbol in allowed_symbols:
+        name = getattr(symbol, "name", None)
+        if not isinstance(symbol, sp.Symbol) or not _plain_identifier(name):
+            raise InvalidGeneratorError(
+                f"{what}: the variable {name or symbol!r} is not a symbol with a plain name"
+            )
+    functions = _function_classes()
+    for node in sp.preorder_traversal(expression):
+        if isinstance(node, sp.Symbol):
+            if node not in allowed_symbols:
+                known = ", ".join(sorted(s.name for s in allowed_symbols)) or "none"
+                raise InvalidGeneratorError(
+                    f"{what}: the symbol {node.name!r} is not a variable here (allowed: {known})"
+                )
+        elif isinstance(node, sp.core.function.AppliedUndef):
+            raise InvalidGeneratorError(
+                f"{what}: the undefined function {type(node).__name__!r} is not allowed "
+                f"(allowed functions: {', '.join(sorted(FUNCTIONS))})"
+            )
+        elif not isinstance(node, functions + _STRUCTURE):
+            raise InvalidGeneratorError(
+                f"{what}: {type(node).__name__} is not allowed (allowed functions: "
+                f"{', '.join(sorted(FUNCTIONS))})"
+            )
+    return expression
+
+
+def _plain_identifier(name: object) -> bool:
+    """A name that is a Python identifier and neither private nor dunder."""
+    return isinstance(name, str) and name.isidentifier() and not name.startswith("_")
 
 
 class _Refused(Exception):
@@ -159,7 +238,7 @@ class _Builder:
 
     def __init__(self, variables: Mapping[str, sp.Symbol]) -> None:
         for name in variables:
-            if not name.isidentifier() or name.startswith("_"):
+            if not _plain_identifier(name):
                 raise InvalidGeneratorError(f"variable name {name!r} is not a plain identifier")
         self.names: dict[str, sp.Basic] = {**CONSTANTS, **variables}
 
@@ -207,7 +286,7 @@ class _Builder:
             return sp.Integer(value)
         if value != value or value in (float("inf"), float("-inf")):
             raise _Refused(f"the constant {value!r} is not finite")
-        return sp.Rational(repr(value))
+        return simplest_fraction(value)
 
     def _call(self, node: ast.Call, depth: int) -> sp.Basic:
         if not isinstance(node.func, ast.Name):
@@ -235,6 +314,25 @@ class _Builder:
         left = self._expr(node.left, depth)
         right = self._expr(node.comparators[0], depth)
         return _COMPARISONS[type(node.ops[0])](left, right)
+
+
+def simplest_fraction(value: float) -> sp.Rational:
+    """The fraction ``p/q`` with the smallest ``q <= 10**k`` (``k = 1 ... 17``) whose nearest
+    double is ``value``; the float's shortest decimal representation if none is.
+
+    The result always converts back to ``value`` exactly, and its denominator is never larger
+    than that of the decimal representation: ``0.1 -> 1/10``, ``1/3 -> 1/3``,
+    ``0.7 -> 7/10``, ``2/7 -> 2/7``, ``1e-300 -> 10**-300``, ``1.5e300 -> 15 * 10**299``.
+    """
+    decimal = sp.Rational(repr(value))
+    exact = Fraction(value)
+    for digits in range(1, 18):
+        candidate = exact.limit_denominator(10**digits)
+        if float(candidate) == value:
+            if candidate.denominator < decimal.q:
+                return sp.Rational(candidate.numerator, candidate.denominator)
+            break
+    return decimal
 
 
 def _power(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:

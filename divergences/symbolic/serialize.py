@@ -506,15 +506,29 @@ def _decode_assumptions(body: JSONValue) -> dict[str, bool]:
     return stored
 
 
+#: names a decoded symbol or undefined function may have: letters, digits, ``_``, spaces and
+#: the display marks ``^ * ' + -`` (``f^*``, ``dom f^*``, ``f'_1``), at most 40 characters, no
+#: ``__``. Without brackets or dots such a name cannot call or reach anything, so no name
+#: read from disk can become code if an expression is ever printed into source.
+_NAME = re.compile(r"(?!.*__)[A-Za-z0-9_ ^*'+\-]{1,40}")
+
+
+def _decoded_name(value: JSONValue, what: str) -> str:
+    name = _typed(value, str, what)
+    if not _NAME.fullmatch(name):
+        raise SerializationError(f"{what} {name[:40]!r} is not a plain name")
+    return name
+
+
 def _decode_symbol(node: dict[str, JSONValue]) -> sp.Basic:
     _expect(node, {"sympy", "name", "assumptions"})
-    name = _typed(node["name"], str, "Symbol name")
+    name = _decoded_name(node["name"], "Symbol name")
     return sp.Symbol(name, **_decode_assumptions(node["assumptions"]))
 
 
 def _decode_dummy(node: dict[str, JSONValue]) -> sp.Basic:
     _expect(node, {"sympy", "name", "dummy_index", "assumptions"})
-    name = _typed(node["name"], str, "Dummy name")
+    name = _decoded_name(node["name"], "Dummy name")
     index = _typed(node["dummy_index"], int, "dummy_index")
     return sp.Dummy(name, dummy_index=index, **_decode_assumptions(node["assumptions"]))
 
@@ -567,7 +581,7 @@ def _is_finite_mpf(sign: int, man: int, exp: int, bc: int) -> bool:
 
 def _decode_undefined(node: dict[str, JSONValue]) -> sp.Basic:
     _expect(node, {"sympy", "name", "assumptions", "args"})
-    name = _typed(node["name"], str, "function name")
+    name = _decoded_name(node["name"], "function name")
     function = sp.Function(name, **_decode_assumptions(node["assumptions"]))  # name kept as data
     return function(*_decode_args(node["args"]), evaluate=False)
 

@@ -4,7 +4,11 @@ Bad arguments end with an argparse error (exit status 2) naming the problem: an 
 data set or divergence, ``--divergence`` for a model other than ``fgan`` (or none for
 ``fgan``), a non-positive ``--steps``, data that does not fit the model (``cyclegan`` needs a
 paired data set, the others a single one), ``--resume`` without a checkpoint in ``--out``, or a
-checkpoint of another configuration. A run that diverges (non-finite loss) exits with status 1.
+checkpoint of another configuration; an unsafe (pickled, e.g. written by an older version),
+damaged or incomplete checkpoint is refused the same way, naming the file and the field, and is
+never loaded. A run that diverges -- any non-finite loss, sample, metric, optimiser step or state
+tensor -- prints "gan-theory train: training diverged at step N: <what> is not finite" (and the
+last good checkpoint it kept) and exits with status 1, without a traceback.
 
 Under ``torchrun --nproc_per_node N -m gan_theory.cli train ...`` the run is data-parallel
 (:mod:`gan_theory.training.distributed`); only rank 0 prints.
@@ -203,7 +207,7 @@ def run_train(args: argparse.Namespace) -> int:
         try:
             result = trainer.run(resume=args.resume)
         except CheckpointError as exc:
-            parser.error(f"--resume: {exc}")
+            parser.error(f"--resume: {exc}" if args.resume else str(exc))
         except ConfigError as exc:
             parser.error(str(exc))
         except TrainingDivergedError as exc:

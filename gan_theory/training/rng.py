@@ -69,12 +69,30 @@ def eval_generator(seed: int, step: int, purpose: str = "eval") -> torch.Generat
 
 
 def capture_rng(streams: Streams) -> dict[str, Any]:
-    """Every random state a run may touch: the streams, torch (CPU and CUDA), Python, NumPy."""
+    """Every random state a run may touch: the streams, torch (CPU and CUDA), Python, NumPy.
+
+    The result holds only tensors, strings, numbers and ``None`` in dicts and lists, so a
+    checkpoint stores it in the form :func:`torch.load` reads with ``weights_only=True`` (no
+    NumPy array, no tuple of Python's own state object): Python's and NumPy's Mersenne-Twister
+    words become ``int64`` tensors. :mod:`.checkpoint` checks this layout on save and on load.
+    """
+    version, internal, gauss_next = random.getstate()
+    numpy_state = np.random.get_state(legacy=False)
     state: dict[str, Any] = {
         "streams": streams.state(),
         "torch": torch.get_rng_state(),
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "python": {
+            "version": int(version),
+            "state": torch.tensor(internal, dtype=torch.int64),
+            "gauss_next": gauss_next,
+        },
+        "numpy": {
+            "bit_generator": str(numpy_state["bit_generator"]),
+            "key": torch.from_numpy(numpy_state["state"]["key"].astype(np.int64)),
+            "pos": int(numpy_state["state"]["pos"]),
+            "has_gauss": int(numpy_state["has_gauss"]),
+            "gauss": float(numpy_state["gauss"]),
+        },
     }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -82,10 +100,28 @@ def capture_rng(streams: Streams) -> dict[str, Any]:
 
 
 def restore_rng(streams: Streams, state: dict[str, Any]) -> None:
-    """Inverse of :func:`capture_rng`."""
+    """Inverse of :func:`capture_rng`.
+
+    Raises whatever torch, :mod:`random` or NumPy raise for a state of the wrong shape or values
+    (``RuntimeError``, ``ValueError``, ``TypeError``); the trainer reports it as a
+    :class:`~.errors.CheckpointError` naming the file.
+    """
+    python, numpy_state = state["python"], state["numpy"]
     streams.load_state(state["streams"])
     torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    random.setstate(
+        (python["version"], tuple(int(w) for w in python["state"].tolist()), python["gauss_next"])
+    )
+    np.random.set_state(
+        {
+            "bit_generator": numpy_state["bit_generator"],
+            "state": {
+                "key": numpy_state["key"].numpy().astype(np.uint32),
+                "pos": numpy_state["pos"],
+            },
+            "has_gauss": numpy_state["has_gauss"],
+            "gauss": numpy_state["gauss"],
+        }
+    )
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

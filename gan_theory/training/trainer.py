@@ -18,13 +18,25 @@ number of processes.
 ``resume=True`` restores the last checkpoint, and the resumed run then ends with parameters
 bitwise equal to those of an uninterrupted run with the same configuration.
 
-A non-finite loss raises :class:`~.errors.TrainingDivergedError` before the update it would have
-caused; the logs are flushed and the last good checkpoint is left as it was.
+Any non-finite value of a step raises :class:`~.errors.TrainingDivergedError` ("training
+diverged at step N: <what> is not finite"): a loss (before the update it would have caused; a
+non-finite parameter or input behind it is named as the cause), an optimiser step that overflows
+the parameters' dtype, any parameter or optimiser moment, generated or data sample, or metric at
+every evaluation (before any metric sees the samples), and any tensor of the state before a
+checkpoint is written. The logs are flushed and the last
+good checkpoint is left as it was: a checkpoint never holds a non-finite tensor. Under
+``torchrun`` the checks made on rank 0 alone (evaluation, checkpoint state) are broadcast, so
+every rank stops at the same point instead of waiting for rank 0 in the next collective.
+
+Checkpoints are data, not code (:mod:`.checkpoint`): a resume reads one with
+``weights_only=True`` and checks every field before anything is restored; a damaged, planted,
+old-format or incomplete file ends in :class:`~.errors.CheckpointError` naming it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -41,7 +53,7 @@ from . import plots
 from .checkpoint import CHECKPOINT_NAME, FORMAT, load_checkpoint, save_atomic
 from .config import TrainConfig
 from .distributed import DistContext, from_environment
-from .errors import CheckpointError, ConfigError, TrainingDivergedError
+from .errors import CheckpointError, ConfigError, NonFiniteError, TrainingDivergedError
 from .logs import write_csv, write_json
 from .loops import Loop, StepContext, make_loop
 from .rng import Streams, capture_rng, eval_generator, restore_rng
@@ -165,6 +177,9 @@ class Trainer:
         self.losses = _LossMeans()
         self.step = 0
         self.resumed_from = 0
+        #: whether the checkpoint on disk is this run's (written, or resumed from, by it)
+        self.owns_checkpoint = False
+        self._state_checked_at = -1  # the step whose state was last found finite
 
     # -- paths --
     @property
@@ -177,7 +192,23 @@ class Trainer:
 
     # -- checkpoints --
     def save_checkpoint(self) -> None:
-        """Write the current state atomically (rank 0; every rank contributes its RNG states)."""
+        """Write the current state atomically (rank 0; every rank contributes its RNG states).
+
+        Raises:
+            TrainingDivergedError: a tensor of the state is not finite; the checkpoint on disk
+                is left as it was.
+        """
+        if self.out is None:  # the same on every rank: nothing to write, no collective
+            return
+        failure = None
+        # the state is the same on every rank: the writer checks it (unless the evaluation of
+        # this very step just did)
+        if self._writes and self._state_checked_at != self.step:
+            try:
+                self._check_state(cause="found before writing the checkpoint")
+            except TrainingDivergedError as exc:
+                failure = exc
+        self._agree(failure)
         rng = self.context.gather(capture_rng(self.streams))
         if not self._writes:
             return
@@ -193,35 +224,74 @@ class Trainer:
             "losses": self.losses.state(),
         }
         save_atomic(payload, self.checkpoint_path)
+        self.owns_checkpoint = True
 
     def load_checkpoint(self) -> int:
         """Restore the last checkpoint; return its step.
 
+        The file is read without running code and checked field by field
+        (:func:`~.checkpoint.load_checkpoint`), then against this run: configuration, number of
+        processes, the networks' and optimisers' names. Nothing on disk changes.
+
         Raises:
-            CheckpointError: no output directory, no checkpoint, or a checkpoint of another
-                configuration or number of processes.
+            CheckpointError: naming the file: no output directory, no checkpoint, an unsafe,
+                damaged or incomplete checkpoint, or one of another configuration or number of
+                processes, or whose tensors do not fit this run's networks.
         """
-        if self.checkpoint_path is None:
+        path = self.checkpoint_path
+        if path is None:
             raise CheckpointError("resume needs an output directory holding a checkpoint")
-        payload = load_checkpoint(self.checkpoint_path)
+        payload = load_checkpoint(path)
         if payload["fingerprint"] != self.config.fingerprint():
             mine = self.config.fingerprint()
-            differ = sorted(k for k in mine if payload["fingerprint"].get(k) != mine[k])
+            keys = set(mine) | set(payload["fingerprint"])
+            differ = sorted(k for k in keys if payload["fingerprint"].get(k) != mine.get(k))
             raise CheckpointError(
-                f"{self.checkpoint_path} was written by a different configuration "
-                f"(differs in: {', '.join(differ)})"
+                f"{path} was written by a different configuration (differs in: {', '.join(differ)})"
             )
         if payload["world_size"] != self.context.world_size:
             raise CheckpointError(
-                f"{self.checkpoint_path} was written by {payload['world_size']} process(es); "
+                f"{path} was written by {payload['world_size']} process(es); "
                 f"this run has {self.context.world_size}"
             )
-        self.loop.load_state_dict(payload["loop"])
-        restore_rng(self.streams, payload["rng"][self.context.rank])
+        state = payload["loop"]
+        for part, mine_ in (("nets", self.loop.nets), ("optimisers", self.loop.optimisers)):
+            if set(state[part]) != set(mine_):
+                raise CheckpointError(
+                    f"{path} is not a usable checkpoint: field 'loop.{part}' holds "
+                    f"{sorted(state[part])}, this run has {sorted(mine_)}"
+                )
+        try:
+            self.loop.load_state_dict(state)
+            restore_rng(self.streams, payload["rng"][self.context.rank])
+        except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as exc:
+            raise CheckpointError(
+                f"{path} does not fit this run: {type(exc).__name__}: {exc}"
+            ) from None
         self.history = list(payload["history"])
         self.losses.load(payload["losses"])
         self.step = self.resumed_from = int(payload["step"])
+        self.owns_checkpoint = True
         return self.step
+
+    def _agree(self, failure: TrainingDivergedError | None) -> None:
+        """Raise ``failure`` found on rank 0 on every rank (it alone evaluates and writes).
+
+        Under ``torchrun`` the outcome is broadcast (as plain values), so the other ranks stop
+        too instead of waiting for rank 0 in their next collective.
+        """
+        if self.context.active:
+            sent = (
+                None
+                if failure is None
+                else (failure.step, failure.what, failure.value, failure.cause)
+            )
+            received = self.context.broadcast(sent)
+            if received is not None:
+                step, what, value, cause = received
+                failure = TrainingDivergedError(step, what, value, cause=cause)
+        if failure is not None:
+            raise failure
 
     # -- the run --
     def run(self, resume: bool = False) -> TrainResult:
@@ -230,7 +300,7 @@ class Trainer:
         Raises:
             CheckpointError: ``resume`` without a usable checkpoint.
             ConfigError: the checkpoint is already past ``config.steps``.
-            TrainingDivergedError: a loss became non-finite.
+            TrainingDivergedError: a value of a step became non-finite (see the module docstring).
         """
         config = self.config
         with _runtime(config.deterministic, config.threads):
@@ -240,17 +310,16 @@ class Trainer:
                     raise ConfigError(
                         f"the checkpoint is at step {self.step}, beyond steps={config.steps}"
                     )
-            elif self.context.is_main:
-                self.history.append({"step": 0, **self._evaluate(0)})
+            else:
+                self._log_row(None)  # step 0: the untrained networks' metrics
             started = time.perf_counter()
             try:
                 self._loop()
             except TrainingDivergedError as exc:
                 self._write_logs()
                 kept = self.checkpoint_path
-                raise exc.with_checkpoint(
-                    str(kept) if kept is not None and kept.is_file() else None
-                ) from None
+                owned = self.owns_checkpoint and kept is not None and kept.is_file()
+                raise exc.with_checkpoint(str(kept) if owned else None) from None
             elapsed = time.perf_counter() - started
             digests = self.context.gather(self.loop.parameters_digest())
             self._finish(elapsed, digests)
@@ -287,16 +356,58 @@ class Trainer:
         finally:
             bar.close()
 
+    def _check_state(self, cause: str | None = None) -> None:
+        """Every tensor of the networks and optimisers must be finite (at ``self.step``).
+
+        Catches what no loss shows: an optimiser moment that overflowed (Adam's ``exp_avg_sq``
+        after a gradient beyond 1.8e19 in float32) freezes its parameter while every loss stays
+        finite.
+
+        Raises:
+            TrainingDivergedError: naming the first non-finite tensor.
+        """
+        try:
+            self.loop.check_finite_state()
+        except NonFiniteError as exc:
+            raise TrainingDivergedError(self.step, exc.what, exc.value, cause=cause) from None
+        self._state_checked_at = self.step
+
     def _evaluate(self, step: int) -> dict[str, float]:
-        return self.loop.evaluate(eval_generator(self.config.seed, step), self.config.eval_samples)
+        """The loop's metrics at ``step``; the state, the samples and the metrics must be finite.
+
+        Raises:
+            TrainingDivergedError: a tensor of the state, a sample the metrics would measure, or
+                a metric is not finite.
+        """
+        self._check_state()
+        generator = eval_generator(self.config.seed, step)
+        try:
+            metrics = self.loop.evaluate(generator, self.config.eval_samples)
+        except NonFiniteError as exc:
+            raise TrainingDivergedError(step, exc.what, exc.value) from None
+        for key, value in metrics.items():
+            if not math.isfinite(value):
+                raise TrainingDivergedError(step, f"metric {key}", value)
+        return metrics
 
     def _log_row(self, bar: Any) -> None:
+        """Append the row of the current step (rank 0): mean losses since the last row, metrics.
+
+        ``bar`` (the progress bar) is ``None`` for the row of step 0.
+        """
         losses = self.losses.pop()
-        if not self.context.is_main:
+        row, failure = None, None
+        if self.context.is_main:
+            try:
+                row = {"step": self.step, **losses, **self._evaluate(self.step)}
+            except TrainingDivergedError as exc:
+                failure = exc
+        self._agree(failure)
+        if row is None:
             return
-        row = {"step": self.step, **losses, **self._evaluate(self.step)}
         self.history.append(row)
-        bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
+        if bar is not None:
+            bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
 
     # -- outputs --
     def _write_logs(self) -> None:

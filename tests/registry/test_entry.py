@@ -98,7 +98,14 @@ def test_unknown_name_and_bad_parameters_are_refused() -> None:
 
 @pytest.mark.parametrize(
     ("value", "exact"),
-    [(0.3, sp.Rational(3, 10)), (2, sp.Integer(2)), (sp.Rational(1, 3), sp.Rational(1, 3))],
+    [
+        (0.3, sp.Rational(3, 10)),
+        (2, sp.Integer(2)),
+        (sp.Rational(1, 3), sp.Rational(1, 3)),
+        # the simplest fraction that rounds to the float, not its 16-digit decimal
+        (1 / 3, sp.Rational(1, 3)),
+        (0.35, sp.Rational(7, 20)),
+    ],
 )
 def test_exact_parameter(value: object, exact: sp.Expr) -> None:
     assert exact_parameter("a", value) == exact

@@ -187,7 +187,7 @@ PLAIN_VALUES = [
     5e-324,
     math.inf,
     -math.inf,
-    "f'_1 ∑ \"quoted\"",
+    'f\'_1 ∑ "quoted"',
     (),
     (1, [2, (3,)]),
     [1, (2,)],
@@ -377,6 +377,16 @@ MALFORMED = [
     '{"sympy": "Float", "mpf": [0, "3", 0, 5], "prec": 53}',  # bit count of 3 is 2
     '{"sympy": "Float", "mpf": [0, "0", -456, -2], "prec": 53}',  # mpmath's inf
     '{"sympy": "AppliedUndef", "name": ["f"], "assumptions": {}, "args": []}',
+    # names that are Python source: refused, so they can never reach printed code
+    '{"sympy": "AppliedUndef", "name": "__import__(\'os\').system(\'x\') or exp", '
+    '"assumptions": {}, "args": []}',
+    '{"sympy": "AppliedUndef", "name": "exec", "assumptions": {}, "args": [{"sympy": "Str", '
+    '"name": "1"}], "x": 1}',
+    '{"sympy": "Symbol", "name": "u.__class__", "assumptions": {}}',
+    '{"sympy": "Symbol", "name": "open(1)", "assumptions": {}}',
+    '{"sympy": "Dummy", "name": "__builtins__", "dummy_index": 1, "assumptions": {}}',
+    '{"sympy": "Symbol", "name": "", "assumptions": {}}',
+    '{"sympy": "Symbol", "name": "' + "x" * 41 + '", "assumptions": {}}',
     '{"sympy": "Interval", "args": [{"sympy": "Integer", "value": 2}]}',
     '{"sympy": "Function", "args": [{"sympy": "Symbol", "name": "f", "assumptions": {}}]}',
     '{"dataclass": "builtins.object", "fields": {}}',
@@ -477,6 +487,14 @@ BAD_ENTRIES = {
     "format as bool": lambda d: _envelope("x", format=True),
     "missing value": lambda d: json.dumps({"format": cache_module.FORMAT}).encode(),
     "os.system": lambda d: _envelope({"sympy": "os.system", "args": []}),
+    "code as a function name": lambda d: _envelope(
+        {
+            "sympy": "AppliedUndef",
+            "name": "__import__('tests.symbolic.test_cache')._raise_flag('x')",
+            "assumptions": {},
+            "args": [],
+        }
+    ),
     "unregistered class": lambda d: _envelope(
         {"sympy": CANARY_KEY, "args": [{"sympy": "Integer", "value": 1}]}
     ),

@@ -12,6 +12,8 @@ import os
 
 import pytest
 import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
 
 import divergences as dv
 from divergences import InvalidGeneratorError
@@ -20,6 +22,7 @@ from divergences.symbolic.parse import (
     MAX_LENGTH,
     as_expression,
     parse_expression,
+    simplest_fraction,
 )
 
 u = sp.Symbol("u", positive=True)
@@ -197,3 +200,27 @@ def test_as_expression_accepts_numbers_and_sympy_and_refuses_other_objects() -> 
 def test_variable_names_must_be_plain_identifiers() -> None:
     with pytest.raises(InvalidGeneratorError, match="plain identifier"):
         parse_expression("u", {"__u": u})
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_simplest_fraction_rounds_back_and_is_never_longer_than_the_decimal(value: float) -> None:
+    exact = simplest_fraction(value)
+    assert float(exact) == value
+    assert exact.q <= sp.Rational(repr(value)).q
+
+
+@pytest.mark.parametrize(
+    ("value", "exact"),
+    [
+        (1 / 3, sp.Rational(1, 3)),
+        (2 / 7, sp.Rational(2, 7)),
+        (0.35, sp.Rational(7, 20)),
+        (0.1, sp.Rational(1, 10)),
+        (1e-300, sp.Rational(1, 10**300)),
+        (1.5e300, 15 * sp.Integer(10) ** 299),
+        (0.333, sp.Rational(333, 1000)),  # 1/3 does not round to 0.333
+    ],
+)
+def test_simplest_fraction_examples(value: float, exact: sp.Expr) -> None:
+    assert simplest_fraction(value) == exact
+    assert parse_expression(repr(value), {}) == exact

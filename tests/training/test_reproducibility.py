@@ -95,9 +95,19 @@ def test_resume_checks_the_configuration(tmp_path) -> None:
         train(tiny("gan-ns", steps=4), out=tmp_path / "empty", resume=True)
 
 
-def test_a_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch) -> None:
+@pytest.fixture(scope="module")
+def payload(tmp_path_factory) -> dict:
+    """A valid checkpoint payload (a one-step run's); tests relabel its step."""
+    out = tmp_path_factory.mktemp("one-step")
+    train(tiny("gan-ns", steps=1), out=out)
+    return load_checkpoint(out / "checkpoint.pt")
+
+
+def test_a_crash_while_writing_keeps_the_previous_checkpoint(
+    tmp_path, monkeypatch, payload
+) -> None:
     path = tmp_path / "checkpoint.pt"
-    save_atomic({"format": 1, "step": 1}, path)
+    save_atomic({**payload, "step": 1}, path)
 
     real_replace = os.replace
 
@@ -107,19 +117,19 @@ def test_a_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypat
 
     monkeypatch.setattr(checkpoint_module.os, "replace", torn_write)
     with pytest.raises(KeyboardInterrupt):
-        save_atomic({"format": 1, "step": 2, "blob": torch.zeros(1000)}, path)
+        save_atomic({**payload, "step": 2}, path)
     monkeypatch.setattr(checkpoint_module.os, "replace", real_replace)
     assert load_checkpoint(path)["step"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # temp file removed
 
 
-def test_a_killed_writer_leaves_only_a_stray_temp_file(tmp_path) -> None:
+def test_a_killed_writer_leaves_only_a_stray_temp_file(tmp_path, payload) -> None:
     path = tmp_path / "checkpoint.pt"
-    save_atomic({"format": 1, "step": 1}, path)
+    save_atomic({**payload, "step": 1}, path)
     stray = tmp_path / ".checkpoint.pt.tmp-99999"
     stray.write_bytes(b"half a checkpoint")  # what SIGKILL mid-write leaves behind
     assert load_checkpoint(path)["step"] == 1
-    save_atomic({"format": 1, "step": 2}, path)
+    save_atomic({**payload, "step": 2}, path)
     assert load_checkpoint(path)["step"] == 2
     assert not stray.exists()
 
@@ -165,7 +175,8 @@ def test_non_finite_loss_stops_with_a_clear_error(tmp_path) -> None:
         train(config, out=tmp_path)
     error = info.value
     assert isinstance(error, ValueError)
-    assert error.step == 7 and error.loss_name == "loss_d"
+    assert error.step == 7 and error.loss_name == error.what == "loss_d"
+    assert error.cause == "real batch holds inf"  # the loss's non-finite input, named
     assert "step 7" in str(error) and "loss_d" in str(error) and "not finite" in str(error)
     assert error.checkpoint == str(tmp_path / "checkpoint.pt")
     kept = load_checkpoint(tmp_path / "checkpoint.pt")
@@ -184,6 +195,8 @@ def test_non_finite_check_runs_before_the_update(monkeypatch) -> None:
         "critic_loss",
         lambda real, fake: (real.mean() - fake.mean()) * float("nan"),
     )
+    # the metric of step 0 would be NaN too (and stop the run there): keep it finite
+    monkeypatch.setattr(trainer.loop.game, "estimate", lambda real, fake: real.mean())
     with pytest.raises(TrainingDivergedError, match="step 1: loss_d = nan"):
         trainer.run()
     after = trainer.loop.nets["critic"].state_dict()

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import linecache
 import math
+import re
 from collections.abc import Callable, Sequence
 
 import sympy as sp
@@ -79,8 +80,29 @@ def _float_literal(x: sp.Expr) -> str:
     return repr(value) if value >= 0 else f"({value!r})"
 
 
+#: the names emitted source may use for a variable: identifiers, never dunder ones
+_SAFE_NAME = re.compile(r"(?!__)[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _safe_name(name: str) -> str:
+    """``name`` when it can be printed as a variable in executed source, else DerivationError.
+
+    Generator names from users never get here (the engine refuses foreign symbols first,
+    :func:`divergences.symbolic.parse.check_expression`); this is the printer's own guard, so
+    no text can become code even if an expression slipped past that check.
+    """
+    if not _SAFE_NAME.fullmatch(name):
+        raise DerivationError(f"refusing to emit a variable named {name!r}: not a plain identifier")
+    return name
+
+
 class _Printer(TorchPrinter):
     """TorchPrinter with float literals, the stable primitives and tensor-friendly powers."""
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return _safe_name(expr.name)
+
+    _print_Dummy = _print_Symbol
 
     def _print_Function(self, expr: sp.Expr) -> str:
         name = _FUNCTIONS.get(type(expr))
@@ -387,7 +409,8 @@ def pieces_source(pieces: Sequence[Piece], var: sp.Symbol, name: str) -> str:
     Points outside every region (``u < 0`` for a generator defined on ``u >= 0``) give ``NaN``.
     A constant piece continuous with the other one is printed as a clamp (:func:`_clamped`).
     """
-    x = str(var)
+    x = _safe_name(var.name)
+    _safe_name(name)
     pieces = list(pieces)
     clamped = _clamped(pieces, var)
     if clamped is not None:

@@ -20,7 +20,7 @@ from torch import Tensor
 from ..config import TrainConfig
 from ..data import Dataset
 from ..metrics import distance_to_data, mode_report
-from .base import Loop, StepContext, checked_update
+from .base import Loop, StepContext, checked_update, require_finite
 from .builders import build_discriminator, build_generator, build_optimiser
 from .games import Game, make_game
 
@@ -82,21 +82,39 @@ class AdversarialLoop(Loop):
             penalty = self.game.regulariser(critic, real, fake, ctx.streams.penalty)
             if penalty is not None:
                 loss = loss + penalty
-            loss_d = checked_update(ctx, "loss_d", loss, opt_d)
+            loss_d = checked_update(
+                ctx,
+                "loss_d",
+                loss,
+                opt_d,
+                inputs={"real batch": real, "generator output": fake},
+                state=self.named_state,
+            )
             self.game.after_critic_step(critic)
         if not self.trains_generator:  # lr_g = 0: a frozen generator, the critic alone learns
             return {"loss_d": loss_d}
 
         fake = generator_ddp(self._latent(n, ctx.streams.noise))
         loss = self.game.generator_loss(critic(fake))
-        loss_g = checked_update(ctx, "loss_g", loss, opt_g, self.generator_parameters)
+        loss_g = checked_update(
+            ctx,
+            "loss_g",
+            loss,
+            opt_g,
+            self.generator_parameters,
+            inputs={"generator output": fake},
+            state=self.named_state,
+        )
         return {"loss_d": loss_d, "loss_g": loss_g}
 
     # -- evaluation --
     @torch.no_grad()
     def evaluate(self, generator: torch.Generator, n: int) -> dict[str, float]:
-        real = self._real(n, generator)
+        """The metrics; the samples are checked first (an exploded generator is a divergence,
+        reported by the trainer, not a metric's input error)."""
+        real = require_finite("data sample", self._real(n, generator))
         fake = self.nets["generator"](self._latent(n, generator))
+        fake = require_finite("generator output", fake)
         metrics: dict[str, float] = {}
         key = "w1" if self.data.dim == 1 else "sliced_w1"
         metrics[key] = distance_to_data(fake, real, generator)

@@ -27,7 +27,7 @@ from divergences.losses import cyclegan_objective
 from ..config import TrainConfig
 from ..data import PairedDomains
 from ..metrics import cycle_error, distance_to_data
-from .base import Loop, StepContext, checked_update
+from .base import Loop, StepContext, checked_update, require_finite
 from .builders import build_discriminator, build_optimiser, build_translator
 
 __all__ = ["CycleGanLoop", "least_squares_discriminator_loss"]
@@ -93,7 +93,14 @@ class CycleGanLoop(Loop):
             loss = least_squares_discriminator_loss(
                 scores_y[:n], scores_y[n:]
             ) + least_squares_discriminator_loss(scores_x[:n], scores_x[n:])
-            loss_d = checked_update(ctx, "loss_d", loss, opt_d)
+            loss_d = checked_update(
+                ctx,
+                "loss_d",
+                loss,
+                opt_d,
+                inputs={"x": x, "y": y, "g_xy output": fake_y, "f_yx output": fake_x},
+                state=self.named_state,
+            )
         if not self.trains_generator:  # lr_g = 0: frozen translators
             return {"loss_d": loss_d}
 
@@ -109,14 +116,25 @@ class CycleGanLoop(Loop):
             cycle_weight=self.cycle_weight,
             adversarial="least_squares",
         )
-        loss_g = checked_update(ctx, "loss_g", loss, opt_t, self.translator_parameters)
+        loss_g = checked_update(
+            ctx,
+            "loss_g",
+            loss,
+            opt_t,
+            self.translator_parameters,
+            inputs={"g_xy output": fake_y, "f_yx output": fake_x},
+            state=self.named_state,
+        )
         return {"loss_d": loss_d, "loss_g": loss_g}
 
     @torch.no_grad()
     def evaluate(self, generator: torch.Generator, n: int) -> dict[str, float]:
+        """The metrics; the samples and translations are checked first (an exploded translator
+        is a divergence, reported by the trainer, not a metric's input error)."""
         g, f = self.nets["g_xy"], self.nets["f_yx"]
         x, y = self._batch(generator, n, held_out=True)
-        fake_y, fake_x = g(x), f(y)
+        fake_y = require_finite("g_xy output", g(require_finite("data sample x", x)))
+        fake_x = require_finite("f_yx output", f(require_finite("data sample y", y)))
         error_x = cycle_error(x, f(fake_y))
         error_y = cycle_error(y, g(fake_x))
         return {
