@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import divergences as dv
+from divergences.errors import InvalidGeneratorError
+from divergences.symbolic.parse import parse_expression
 
 from .checkpoint import CHECKPOINT_NAME
 from .config import GENERATORS, MODELS, TrainConfig
@@ -56,14 +58,24 @@ def _non_negative_int(text: str) -> int:
 
 
 def _key_value(text: str) -> tuple[str, Fraction]:
-    """``KEY=VALUE`` with an exact number (``0.5``, ``1/2``, ``2``) as the value."""
+    """``KEY=VALUE`` with an exact rational number (``0.5``, ``1/2``, ``2``) as the value.
+
+    The value is mathematics given as text, so it goes through the library's one safe parser
+    (:func:`divergences.symbolic.parse.parse_expression`: whitelisted syntax, bounded work; not
+    ``Fraction(text)``, which computes ``1e20000000`` digit by digit).
+    """
     key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with a plain KEY, got {text!r}")
     try:
-        return key, Fraction(value.strip())
-    except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(f"{key}: expected a number, got {value!r}") from None
+        number = parse_expression(value, {}, what=f"--divergence-param {key}")
+    except InvalidGeneratorError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not number.is_Rational:
+        raise argparse.ArgumentTypeError(
+            f"{key}: expected a rational number such as 0.5 or 1/2, got {value!r}"
+        )
+    return key, Fraction(int(number.p), int(number.q))
 
 
 def add_train_parser(commands: Any) -> argparse.ArgumentParser:
