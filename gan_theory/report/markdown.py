@@ -18,9 +18,12 @@ import divergences as dv
 from divergences.symbolic.symbols import r, t, u, v
 
 from ._format import cell as _cell
+from ._format import code as _code
+from ._format import latex as _latex
 from ._format import math as _m
 from ._format import step_summary as _step_summary
 from ._format import steps_table as _steps_table
+from ._format import text as _text
 from .propositions import propositions_section, propositions_summary
 
 __all__ = ["REPORTED", "registry_report", "write_report"]
@@ -36,7 +39,7 @@ REPORTED: tuple[tuple[str, dict[str, object]], ...] = (
 
 def _title(d: dv.FDivergence) -> str:
     params = ", ".join(f"{sp.latex(sp.Symbol(k))} = {sp.latex(x)}" for k, x in d.parameters.items())
-    return f"`{d.entry.name}`" + (f" (${params}$)" if params else "")
+    return _code(d.entry.name) + (f" (${params}$)" if params else "")
 
 
 def _section(d: dv.FDivergence) -> list[str]:
@@ -44,25 +47,26 @@ def _section(d: dv.FDivergence) -> list[str]:
     lines = [
         f"## {_title(d)}",
         "",
-        f"{d.description}. Reference: {d.reference}.",
+        f"{_text(d.description)}. Reference: {_text(d.reference)}.",
         "",
         f"- generator: $f(u) = {sp.latex(f(u))}$, $u > 0$"
         + (f" (offset $f(1) = {sp.latex(d.offset)}$)" if d.has_offset else ""),
-        f"- divergence: $D_f(P \\| Q) = {d.formula}$",
+        f"- divergence: $D_f(P \\| Q) = {_latex(d.formula)}$",
         f"- range: {_m(d.value_range)}; symmetric: {'yes' if d.symmetric else 'no'}",
         "",
         "### Derivation of the conjugate $f^*(t) = \\sup_{u > 0} (u t - f(u))$",
         "",
     ]
     for i, step in enumerate(d.derivation, 1):
-        lines.append(f"{i}. {step.description}: {_m(step.result)}")
+        lines.append(f"{i}. {_text(step.description)}: {_m(step.result)}")
     lines += [
         "",
         "### Result",
         "",
         f"- conjugate: $f^*(t) = {sp.latex(d.conjugate(t))}$",
         f"- domain: $\\operatorname{{dom}} f^* = {sp.latex(d.conjugate_domain)}$",
-        f"- output activation: $g_f(v) = {sp.latex(d.activation(v))}$ ({d.activation_source})",
+        f"- output activation: $g_f(v) = {sp.latex(d.activation(v))}$ "
+        f"({_text(d.activation_source)})",
         f"- optimal critic: $T^*(r) = f'(r) = {sp.latex(d.optimal_critic(r))}$, $r = p/q$",
         "",
         "### Certificate",
