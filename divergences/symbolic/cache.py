@@ -16,10 +16,12 @@ registered frozen dataclasses by field, plain data).
 **Why reading it is safe.** Decoding never runs code named by the file: classes are only looked
 up in a whitelist (SymPy's own public classes and explicitly registered ones), strings are never
 evaluated or parsed as expressions, and SymPy objects are rebuilt without evaluation, so they come
-back exactly as stored. An entry whose format, key or parts differ from what was asked, that is
-not valid JSON, or that does not decode, is treated as a miss: the value is recomputed and the
-file rewritten; the caller never sees an error from the cache. Old ``.pkl`` files from earlier
-versions are simply ignored.
+back exactly as stored; an entry is only served if its decoded value encodes back to the very
+tree that was stored (and a value is only written if it does), and if the caller's ``check``
+accepts it. An entry whose format, key or parts differ from what was asked, that is not valid
+JSON, that does not decode or fails those checks, is treated as a miss: the value is recomputed
+and the file rewritten; the caller never sees an error from the cache. Old ``.pkl`` files from
+earlier versions are simply ignored.
 
 Writes are atomic (temporary file + ``os.replace``), so a crashed writer never leaves a torn
 entry; a read-only or full disk only costs a recomputation next time.
@@ -136,18 +138,32 @@ def _envelope(key: str, parts: tuple[str, ...], value: JSONValue) -> dict[str, J
     return {"format": FORMAT, "key": key, "parts": list(parts), "value": value}
 
 
-def _read(path: Path, key: str, parts: tuple[str, ...]) -> object:
-    """The value stored for ``key`` at ``path``, or ``_MISS`` for anything but a valid entry."""
+def _read(
+    path: Path, key: str, parts: tuple[str, ...], check: Callable[[object], bool] | None
+) -> object:
+    """The value stored for ``key`` at ``path``, or ``_MISS`` for anything but a valid entry.
+
+    Valid means: the envelope is for this key and these parts, the tree decodes, the decoded
+    objects encode back to exactly the stored tree (so nothing was evaluated, dropped or changed
+    on the way in: ``Eq(dom f^*, Interval(-oo, oo))`` can never come back as ``False``), and
+    ``check`` accepts the value.
+    """
     try:
         entry = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, SerializationError):
         return _MISS
     if not _is_entry_for(entry, key, parts):
         return _MISS
+    tree = entry["value"]  # type: ignore[index]
     try:
-        return decode(entry["value"])  # type: ignore[index]
-    except SerializationError:
+        value = decode(tree)
+        if encode(value) != tree:
+            return _MISS
+    except (SerializationError, RecursionError):
         return _MISS
+    if check is not None and not check(value):
+        return _MISS
+    return value
 
 
 def _is_entry_for(entry: JSONValue, key: str, parts: tuple[str, ...]) -> bool:
@@ -163,9 +179,13 @@ def _is_entry_for(entry: JSONValue, key: str, parts: tuple[str, ...]) -> bool:
 
 
 def _write(path: Path, key: str, parts: tuple[str, ...], value: object) -> None:
-    """Store ``value`` atomically; values that cannot be encoded and disk errors are skipped."""
+    """Store ``value`` atomically; values that cannot be encoded, or whose encoding does not
+    decode and encode back to itself, are kept in memory only, and disk errors are skipped."""
     try:
-        text = json.dumps(_envelope(key, parts, encode(value)), allow_nan=False)
+        tree = encode(value)
+        if encode(decode(tree)) != tree:
+            return  # it would not come back as it is: never served from disk
+        text = json.dumps(_envelope(key, parts, tree), allow_nan=False)
     except (SerializationError, ValueError, RecursionError):
         return  # kept in memory only
     try:
@@ -183,7 +203,13 @@ def _write(path: Path, key: str, parts: tuple[str, ...], value: object) -> None:
         pass  # a read-only or full disk only costs a recomputation next time
 
 
-def cached(parts: tuple[str, ...], compute: Callable[[], T], *, fingerprint: str) -> T:
+def cached(
+    parts: tuple[str, ...],
+    compute: Callable[[], T],
+    *,
+    fingerprint: str,
+    check: Callable[[object], bool] | None = None,
+) -> T:
     """The value for ``parts`` under ``fingerprint``: from memory, from disk, or ``compute()``.
 
     Args:
@@ -191,6 +217,8 @@ def cached(parts: tuple[str, ...], compute: Callable[[], T], *, fingerprint: str
         compute: the pure computation; called only on a miss, its result is stored.
         fingerprint: identifies the code of ``compute``, usually :func:`source_fingerprint` of
             its modules; a different fingerprint never sees another's entries.
+        check: what a value read from disk must satisfy (its type, invariants); a value it
+            refuses is a miss.
 
     A corrupt, foreign or undecodable disk entry is a miss and is rewritten; errors of the disk
     cache never reach the caller (exceptions of ``compute`` do, and nothing is stored then).
@@ -200,7 +228,7 @@ def cached(parts: tuple[str, ...], compute: Callable[[], T], *, fingerprint: str
         return _MEMORY[key]  # type: ignore[return-value]
     directory = cache_dir()
     path = directory / f"{key}.json" if directory is not None else None
-    value = _read(path, key, parts) if path is not None else _MISS
+    value = _read(path, key, parts, check) if path is not None else _MISS
     if value is _MISS:
         value = compute()
         if path is not None:

@@ -135,4 +135,16 @@ def derive(
         parts,
         lambda: _derive(expr, var, name, allow_offset, activation, activation_source, facts),
         fingerprint=source_fingerprint(*ENGINE_SOURCES),
+        check=_is_certified,
+    )
+
+
+def _is_certified(value: object) -> bool:
+    """What a derivation read from disk must be: a :class:`Derivation` whose every certificate
+    step passed (a failed derivation raises and is never stored) with a relation that is not
+    the constant ``False``. Anything else in the file is a miss, and is derived again."""
+    return (
+        isinstance(value, Derivation)
+        and bool(value.steps)
+        and all(step.passed is True and step.relation is not sp.false for step in value.steps)
     )

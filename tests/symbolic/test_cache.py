@@ -688,3 +688,96 @@ def test_certificate_step_survives_the_disk_unevaluated(cache_directory):
     assert back == step and type(back) is Step
     assert isinstance(back.relation, sp.Equality)
     assert sp.srepr(back.relation) == sp.srepr(DOM_EQ)
+
+
+# --------------------------------------------------------------------------------------------
+# Certificates are never trusted from disk (issue 15)
+# --------------------------------------------------------------------------------------------
+
+
+def _steps_record(d: dv.FDivergence) -> list[tuple[str, str, str, bool, str]]:
+    return [(sp.srepr(s.relation), s.description, s.method, s.passed, s.detail) for s in d.steps]
+
+
+def test_the_whole_registry_certificate_is_identical_cold_and_warm(cache_directory, monkeypatch):
+    from divergences import fdivergence
+    from divergences.symbolic import derivation
+
+    monkeypatch.setattr(fdivergence, "_INSTANCES", {})
+    cold = {(n, repr(p)): _steps_record(dv.get(n, **p)) for n, p in ENTRIES}
+    assert len(list(cache_directory.glob("*.json"))) >= len(ENTRIES)
+    cache_module.clear_memory_cache()
+    monkeypatch.setattr(fdivergence, "_INSTANCES", {})
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("derived again despite the disk cache")
+
+    monkeypatch.setattr(derivation, "_derive", must_not_run)
+    warm = {(n, repr(p)): _steps_record(dv.get(n, **p)) for n, p in ENTRIES}
+    assert warm == cold
+    assert all(passed for steps in warm.values() for _, _, _, passed, _ in steps)
+    assert not any(relation == "false" for steps in warm.values() for relation, *_ in steps)
+
+
+def test_a_decoder_that_changes_a_relation_is_caught(cache_directory, monkeypatch):
+    """The failure of issue 15: a decoder that evaluates ``Eq(dom f^*, Interval(-oo, oo))`` to
+    ``False``. The value no longer encodes back to the stored tree, so it is recomputed."""
+    parts = ("test", "evaluating decoder")
+    step = Step("dom f* = R", DOM_EQ, "symbolic", True, "")
+    cached(parts, lambda: step, fingerprint=FINGERPRINT)
+    cache_module.clear_memory_cache()
+    real_decode = cache_module.decode
+
+    def evaluating_decode(tree):
+        value = real_decode(tree)
+        return dataclasses.replace(value, relation=sp.Eq(*value.relation.args))  # -> False
+
+    monkeypatch.setattr(cache_module, "decode", evaluating_decode)
+    assert sp.Eq(*DOM_EQ.args) is sp.false
+    compute, calls = counting(step)
+    back = cached(parts, compute, fingerprint=FINGERPRINT)
+    assert len(calls) == 1, "the changed value was served from disk"
+    assert back.relation == DOM_EQ
+
+
+def test_a_value_that_would_not_come_back_is_not_written(cache_directory, monkeypatch):
+    parts = ("test", "lossy")
+    real_decode = cache_module.decode
+    monkeypatch.setattr(cache_module, "decode", lambda tree: ("changed", real_decode(tree)))
+    cached(parts, lambda: (1, 2), fingerprint=FINGERPRINT)
+    assert not entry_path(cache_directory, parts).exists()
+
+
+@pytest.mark.parametrize("forgery", ["relation False", "step failed", "not a derivation"])
+def test_a_planted_derivation_that_does_not_certify_is_derived_again(
+    cache_directory, monkeypatch, forgery
+):
+    from divergences import fdivergence
+    from divergences.symbolic import derivation
+
+    monkeypatch.setattr(fdivergence, "_INSTANCES", {})
+    good = dv.get("kl")._derivation
+    (path,) = cache_directory.glob("*.json")
+    steps = list(good.steps)
+    if forgery == "relation False":
+        steps[2] = dataclasses.replace(steps[2], relation=sp.false)
+        planted: object = dataclasses.replace(good, steps=tuple(steps))
+    elif forgery == "step failed":
+        steps[0] = dataclasses.replace(steps[0], passed=False)
+        planted = dataclasses.replace(good, steps=tuple(steps))
+    else:
+        planted = ("kl", 1)
+    entry = json.loads(path.read_text())
+    entry["value"] = serialize.encode(planted)
+    path.write_text(json.dumps(entry))
+    cache_module.clear_memory_cache()
+    monkeypatch.setattr(fdivergence, "_INSTANCES", {})
+    calls = []
+    real = derivation._derive
+    monkeypatch.setattr(derivation, "_derive", lambda *a: calls.append(a) or real(*a))
+    again = dv.get("kl")._derivation
+    assert len(calls) == 1
+    assert _steps_record(dv.get("kl")) == [
+        (sp.srepr(s.relation), s.description, s.method, s.passed, s.detail) for s in good.steps
+    ]
+    assert again.verified
