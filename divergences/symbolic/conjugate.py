@@ -22,19 +22,29 @@ The domain therefore always contains ``(-oo, b)``: it is ``R``, ``(-oo, b)`` or 
 
 from __future__ import annotations
 
+import contextlib
+import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import mpmath
 import sympy as sp
 
-from ..errors import DerivationError
+from ..errors import DerivationError, InputError, InvalidGeneratorError
 from .generator import Generator, Piece
 from .serialize import register_dataclass
-from .simplify import interval_parametrisation, nice, one_sided_limit, simplify_on_interval
+from .simplify import (
+    interval_parametrisation,
+    nice,
+    one_sided_limit,
+    radicals_normalised,
+    simplify_on_interval,
+)
 from .steps import DerivationStep
 from .symbols import s, t, u
 
-__all__ = ["Conjugate", "Region", "conjugate"]
+__all__ = ["Conjugate", "Region", "conjugate", "internal_errors"]
 
 _FSTAR = sp.Function("f^*")
 
@@ -104,15 +114,20 @@ def _inverse_branch(piece: Piece, derivative: sp.Expr, lo: sp.Expr, hi: sp.Expr,
     """The branch of ``(f')^{-1}`` that maps ``(lo, hi)`` into the piece."""
     try:
         candidates = sp.solve(_stationarity_equation(derivative), u, check=False)
-    except NotImplementedError as exc:
+    except Exception as exc:  # NotImplementedError, RecursionError, PolynomialError, ...
         raise DerivationError(
-            f"generator {name!r}: SymPy cannot invert f'(u) = {derivative} = t in closed form"
+            f"generator {name!r}: SymPy cannot invert f'(u) = {derivative} = t in closed form "
+            f"({type(exc).__name__} in sympy.solve)"
         ) from exc
     d_fn = sp.lambdify(u, derivative, modules="mpmath")
     left = float(piece.left)
     right = float("inf") if piece.right is sp.oo else float(piece.right)
     with mpmath.workdps(30):
         for candidate in candidates:
+            if t not in candidate.free_symbols or candidate.has(sp.zoo, sp.nan, sp.oo):
+                # SymPy's solve (check=False) may list a constant such as zoo for
+                # tanh(u - 1) = t: never an inverse of a non-constant f' on an interval
+                continue
             c_fn = sp.lambdify(t, candidate, modules="mpmath")
             ok = True
             for sample in _samples(lo, hi):
@@ -136,6 +151,30 @@ def _inverse_branch(piece: Piece, derivative: sp.Expr, lo: sp.Expr, hi: sp.Expr,
     )
 
 
+def _radicals_normalised(expr: sp.Expr, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
+    """:func:`.simplify.radicals_normalised` of ``expr`` on ``(lo, hi)`` when it is shorter and
+    agrees with ``expr`` to 25 digits at the sample points; otherwise ``expr``."""
+    if not expr.has(sp.Pow) or not any(
+        x.exp.is_Rational and x.exp.q == 2 for x in expr.atoms(sp.Pow)
+    ):
+        return expr
+    points = _samples(lo, hi)
+    candidate = radicals_normalised(expr, t, points[1])
+    if sp.count_ops(candidate) >= sp.count_ops(expr):
+        return expr
+    old_fn, new_fn = (sp.lambdify(t, x, modules="mpmath") for x in (expr, candidate))
+    with mpmath.workdps(30):
+        for point in points:
+            x = mpmath.mpf(sp.N(point, 30))
+            try:
+                want, got = mpmath.mpmathify(old_fn(x)), mpmath.mpmathify(new_fn(x))
+            except (ZeroDivisionError, ValueError, TypeError):
+                return expr
+            if not abs(want - got) <= mpmath.mpf(10) ** -25 * max(1, abs(want)):
+                return expr
+    return candidate
+
+
 def _assemble(items: list[tuple[sp.Expr, Region]], outside: sp.Expr) -> sp.Expr:
     args = []
     for value, region in items:
@@ -150,8 +189,47 @@ def _assemble(items: list[tuple[sp.Expr, Region]], outside: sp.Expr) -> sp.Expr:
     return sp.Piecewise(*args)
 
 
+@contextlib.contextmanager
+def internal_errors(what: str) -> Iterator[None]:
+    """Report an internal error escaping the library as a :class:`DerivationError` about
+    ``what`` (e.g. ``"generator 'mine'"``).
+
+    The library's own errors pass through. Any other exception (a ``KeyError`` from a SymPy
+    printer, a ``TypeError`` from an undecidable relational, ``RecursionError``,
+    ``PolynomialError``, ...) becomes a ``DerivationError`` that names the library function it
+    escaped from and the original error (chained as its cause), so a user never sees a SymPy
+    traceback.
+    """
+    try:
+        yield
+    except (DerivationError, InvalidGeneratorError, InputError, MemoryError):
+        raise
+    except Exception as exc:
+        package = Path(__file__).parents[1]
+        frames = [
+            f
+            for f in traceback.extract_tb(exc.__traceback__)
+            if Path(f.filename).is_relative_to(package)
+        ]
+        where = f"{Path(frames[-1].filename).stem}.{frames[-1].name}" if frames else "SymPy"
+        detail = str(exc) if len(str(exc)) <= 200 else str(exc)[:200] + "..."
+        raise DerivationError(
+            f"{what}: internal error in {where}: {type(exc).__name__}: {detail} (not a "
+            "refusal of the generator: the library failed on it)"
+        ) from exc
+
+
 def conjugate(gen: Generator) -> Conjugate:
-    """Derive ``f^*`` and its domain from the validated generator ``gen``."""
+    """Derive ``f^*`` and its domain from the validated generator ``gen``.
+
+    Raises:
+        DerivationError: no closed form, or an internal error (:func:`internal_errors`).
+    """
+    with internal_errors(f"generator {gen.name!r}"):
+        return _conjugate(gen)
+
+
+def _conjugate(gen: Generator) -> Conjugate:
     name = gen.name
     steps: list[DerivationStep] = []
     regions: list[Region] = []
@@ -204,6 +282,7 @@ def conjugate(gen: Generator) -> Conjugate:
                 inner = nice((t * argmax - piece.expr.subs(u, argmax)).subs(t, param))
                 back = nice(inner.subs(s, sp.solve(sp.Eq(param, t), s)[0]))
                 value = min([value, back], key=sp.count_ops)
+            argmax, value = (_radicals_normalised(x, lo, hi) for x in (argmax, value))
             regions.append(Region("stationary", lo, hi, False, value, argmax))
             steps.append(
                 DerivationStep(

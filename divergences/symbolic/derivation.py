@@ -16,7 +16,7 @@ import sympy as sp
 from ..errors import DerivationError
 from .cache import cached, source_fingerprint
 from .certificates import certify, range_step, symmetry_step
-from .conjugate import Conjugate, conjugate
+from .conjugate import Conjugate, conjugate, internal_errors
 from .fgan import activation_certificate, default_activation, optimal_critic
 from .generator import Generator, from_text, prepare_generator
 from .serialize import register_dataclass
@@ -65,6 +65,19 @@ class Derivation:
 
 
 def _derive(
+    expr: sp.Expr,
+    var: sp.Symbol,
+    name: str,
+    allow_offset: bool,
+    activation: sp.Expr | None,
+    activation_source: str,
+    facts: Facts | None,
+) -> Derivation:
+    with internal_errors(f"generator {name!r}"):
+        return _derive_steps(expr, var, name, allow_offset, activation, activation_source, facts)
+
+
+def _derive_steps(
     expr: sp.Expr,
     var: sp.Symbol,
     name: str,

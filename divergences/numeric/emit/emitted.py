@@ -36,7 +36,11 @@ How each expression is printed:
    (:mod:`.printer`) and compiled.
 
 The chosen forms and their probe scores are cached on disk with the derivations
-(:mod:`divergences.symbolic.cache`), so the search runs once per generator.
+(:mod:`divergences.symbolic.cache`), so the search runs once per generator. The search for one
+quantity has a wall-clock budget, :data:`SEARCH_BUDGET_S`; once it is spent the search stops with
+a ``DerivationError`` naming the generator, the quantity and the budget. The budget is checked
+between SymPy calls, and the sign decisions of the rewrites bound their own SymPy work
+(:func:`.rewrite._sign_on_region`), so no single call runs away.
 
 Every callable keeps the input's dtype and device (float16/bfloat16 are computed in float32 and
 rounded once), does no host synchronisation, and works under ``torch.compile(fullgraph=True)``
@@ -66,12 +70,13 @@ from torch import Tensor
 from divergences.numeric.kernels.means import AffineTerm
 from divergences.numeric.precision import upcast
 from divergences.symbolic.cache import cached, source_fingerprint
+from divergences.symbolic.conjugate import internal_errors
 from divergences.symbolic.serialize import register_dataclass
 from divergences.symbolic.symbols import r, t, u, v
 
 from .primitives import expm1, softplus
 from .printer import Piece, compile_pieces
-from .rewrite import _simplify, candidate_forms
+from .rewrite import _simplify, candidate_forms, time_budget
 from .select import choose, split_constant
 
 if TYPE_CHECKING:
@@ -99,6 +104,11 @@ QUANTITIES: Mapping[str, tuple[sp.Symbol, sp.Set]] = MappingProxyType(
 )
 
 _POSITIVE = sp.Interval.open(0, sp.oo)
+
+#: wall-clock budget (seconds) of the form search for one quantity of one generator. Registered
+#: divergences need 0.1-5 s each on two busy cores; past the budget the search stops with a
+#: ``DerivationError`` instead of running on (it is checked between SymPy calls).
+SEARCH_BUDGET_S = 120.0
 
 
 @register_dataclass
@@ -288,6 +298,18 @@ def _choose_pieces(expr: sp.Expr, var: sp.Symbol, domain: sp.Set) -> _Forms:
 
 
 def _search(d: Derivation, quantity: str) -> _Forms:
+    """The forms of ``quantity``, searched within :data:`SEARCH_BUDGET_S` seconds.
+
+    Raises:
+        DerivationError: the budget is spent (naming the generator, the quantity and the budget),
+            or an internal error (:func:`~divergences.symbolic.conjugate.internal_errors`).
+    """
+    what = f"generator {d.name!r}, {quantity}"
+    with internal_errors(what), time_budget(SEARCH_BUDGET_S, what):
+        return _search_unbounded(d, quantity)
+
+
+def _search_unbounded(d: Derivation, quantity: str) -> _Forms:
     """The forms of ``quantity``; on ``[0, oo)`` the point ``0`` is a piece of its own, the limit.
 
     (``u`` and ``r`` are positive symbols, so ``Piecewise((f0, Eq(u, 0)), (f, True))`` would

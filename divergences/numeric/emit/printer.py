@@ -60,9 +60,28 @@ class _reciprocal(sp.Function):
     nargs = 1
 
 
-#: SymPy function class -> the torch callable printed for it (the primitives' table, and the
-#: printer's own ``_reciprocal``)
-_FUNCTIONS = {**{cls: row.torch for cls, row in BY_CLASS.items()}, _reciprocal: "torch.reciprocal"}
+#: elementary functions a generator may use (the safe parser's whitelist) that the primitives'
+#: table does not cover: printed as the torch function of the same name, never as a bare name
+_ELEMENTARY = {
+    sp.sin: "torch.sin",
+    sp.cos: "torch.cos",
+    sp.tan: "torch.tan",
+    sp.atan: "torch.atan",
+    sp.sinh: "torch.sinh",
+    sp.cosh: "torch.cosh",
+    sp.asinh: "torch.asinh",
+    sp.acosh: "torch.acosh",
+    sp.atanh: "torch.atanh",
+    sp.sign: "torch.sign",
+}
+
+#: SymPy function class -> the torch callable printed for it (the primitives' table, the
+#: elementary functions and the printer's own ``_reciprocal``)
+_FUNCTIONS = {
+    **_ELEMENTARY,
+    **{cls: row.torch for cls, row in BY_CLASS.items()},
+    _reciprocal: "torch.reciprocal",
+}
 
 
 def _float_literal(x: sp.Expr) -> str:
@@ -114,6 +133,9 @@ class _Printer(TorchPrinter):
 
     _print_exp = _print_Function
     _print_log = _print_Function
+    _print_sin = _print_cos = _print_tan = _print_atan = _print_Function
+    _print_sinh = _print_cosh = _print_asinh = _print_acosh = _print_atanh = _print_Function
+    _print_sign = _print_Function
     _print_tanh = _print_Function
     _print_Abs = _print_Function
     _print_LambertW = _print_Function

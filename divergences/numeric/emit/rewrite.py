@@ -32,16 +32,61 @@ emitter generates both variants and keeps the more accurate one (:mod:`.select`)
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 
 import mpmath
 import sympy as sp
 
-from .primitives import MPMATH, expm1, log1mexp, log1mexp_negexp, log1p, omega_log, softplus, xlogy
+from divergences.errors import DerivationError
 
-__all__ = ["candidate_forms", "stabilise"]
+from .primitives import (
+    MPMATH,
+    elementary,
+    expm1,
+    log1mexp,
+    log1mexp_negexp,
+    log1p,
+    omega_log,
+    softplus,
+    xlogy,
+)
+
+__all__ = ["candidate_forms", "check_budget", "stabilise", "time_budget"]
+
+
+#: ``(deadline on time.monotonic(), seconds, what)`` of the search running in this context
+_BUDGET: ContextVar[tuple[float, float, str] | None] = ContextVar("emit_budget", default=None)
+
+
+@contextlib.contextmanager
+def time_budget(seconds: float, what: str) -> Iterator[None]:
+    """Run a search for ``what`` (e.g. ``"generator 'x', conjugate"``) under a wall-clock budget.
+
+    The budget is checked between steps (each rewrite of a node, each candidate form, each scored
+    candidate, :func:`check_budget`), so a search stops at most one SymPy call after it is spent.
+    """
+    token = _BUDGET.set((time.monotonic() + seconds, seconds, what))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def check_budget() -> None:
+    """Raise :class:`DerivationError` once the budget of the enclosing :func:`time_budget` is
+    spent."""
+    budget = _BUDGET.get()
+    if budget is not None and time.monotonic() > budget[0]:
+        _, seconds, what = budget
+        raise DerivationError(
+            f"{what}: the emitter's search for stable forms did not finish within its time "
+            f"budget of {seconds:g} s"
+        )
 
 
 def _bottom_up(expr: sp.Basic, rule: Callable[[sp.Basic], sp.Basic]) -> sp.Basic:
@@ -98,42 +143,92 @@ def _sample(region: sp.Set) -> list[mpmath.mpf]:
         ]
 
 
-@functools.lru_cache(maxsize=4096)
-def _sign_on_region(x: sp.Expr, var: sp.Symbol, region: sp.Set) -> int | None:
-    """``+1``/``-1`` if ``x`` is positive/negative on the open ``region``, else ``None``.
+#: ``solveset`` is asked to prove a sign only for expressions of at most this many operations:
+#: on larger ones (pseudo-Huber's conjugate, nested roots of rational functions) a single call
+#: can run for many minutes
+SOLVESET_MAX_OPS = 12
 
-    Cached across rule sets: every candidate form and rewrite option asks about the same
-    subexpressions, and ``solveset`` is the most expensive step of the search.
-    """
-    interior = region
-    if isinstance(interior, sp.Interval):
-        interior = sp.Interval.open(interior.start, interior.end)
-    try:
-        non_positive = sp.solveset(x <= 0, var, interior)
-        if non_positive is sp.S.EmptySet:
-            return 1
-        non_negative = sp.solveset(x >= 0, var, interior)
-        if non_negative is sp.S.EmptySet:
-            return -1
-        if not (non_positive.has(sp.ConditionSet) or non_negative.has(sp.ConditionSet)):
-            return None  # decided: the sign changes on the region
-    except (NotImplementedError, ValueError, TypeError):
-        pass
-    # SymPy could not decide (e.g. it cannot compare two forms of the region's end): decide
-    # on sample points. A wrong guess only produces a wrong candidate, which the accuracy
-    # probe of the emitter then rejects.
-    signs = set()
+
+def _sampled_sign(x: sp.Expr, var: sp.Symbol, region: sp.Set) -> int | None:
+    """The sign of ``x`` at the points of :func:`_sample` (30 digits): ``+1``/``-1`` when all
+    agree, ``0`` when they show both signs or a zero, ``None`` when a value is not a finite real
+    number (no evidence)."""
     fn = sp.lambdify(var, x, modules=[MPMATH, "mpmath"])
+    signs = set()
     with mpmath.workdps(30):
-        for point in _sample(interior):
+        for point in _sample(region):
             try:
                 value = mpmath.mpmathify(fn(point))
             except (ZeroDivisionError, ValueError, OverflowError, TypeError):
                 return None
-            if isinstance(value, mpmath.mpc) or not mpmath.isfinite(value) or value == 0:
+            if isinstance(value, mpmath.mpc) or not mpmath.isfinite(value):
                 return None
+            if value == 0:
+                return 0
             signs.add(1 if value > 0 else -1)
-    return signs.pop() if len(signs) == 1 else None
+    return signs.pop() if len(signs) == 1 else (0 if signs else None)
+
+
+def _inside(var: sp.Symbol, region: sp.Set) -> sp.Expr | None:
+    """``var`` written with ``s > 0`` so that it ranges over the open interval ``region``."""
+    if not isinstance(region, sp.Interval):
+        return None
+    lo, hi = region.start, region.end
+    s = sp.Symbol("_s", positive=True)
+    if lo.is_finite and hi.is_finite:
+        return lo + (hi - lo) / (1 + s)
+    if hi.is_finite:
+        return hi - s
+    if lo.is_finite:
+        return lo + s
+    return var
+
+
+def _proved(x: sp.Expr, var: sp.Symbol, region: sp.Set, sign: int) -> bool:
+    """Whether SymPy proves ``sign * x > 0`` on the open ``region``, by its assumptions on ``x``
+    at a parametrised point of the region, else (small ``x`` only) by ``solveset``."""
+    inside = _inside(var, region)
+    if inside is not None and (sign * x.subs(var, inside)).is_positive:
+        return True
+    if sp.count_ops(x) > SOLVESET_MAX_OPS:
+        return False
+    try:
+        bad = sp.solveset(sign * elementary(x) <= 0, var, sp.Reals)
+        # the ends in one form (log(4)/4 -> log(2)/2), so that they compare with the region's
+        return _log_expanded(bad).intersect(_log_expanded(region)) is sp.S.EmptySet
+    except (NotImplementedError, ValueError, TypeError):
+        return False
+
+
+def _log_expanded(x: sp.Basic) -> sp.Basic:
+    """``x`` with the logarithms of numbers expanded (``log(4) -> 2 log(2)``)."""
+    return x.replace(
+        lambda a: isinstance(a, sp.log) and a.args[0].is_number,
+        lambda a: sp.expand_log(a, force=True),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _sign_on_region(x: sp.Expr, var: sp.Symbol, region: sp.Set) -> int | None:
+    """``+1``/``-1`` if ``x`` is proved positive/negative on the open ``region``, else ``None``.
+
+    Sample points first (cheap): values of both signs, or a zero, settle ``None`` at once;
+    otherwise the sign they agree on (both signs when they give no evidence) must be proved by
+    :func:`_proved`, whose SymPy work is bounded (``solveset`` only up to
+    :data:`SOLVESET_MAX_OPS` operations). ``None`` only means that the rewrites needing the sign
+    are not applied, so an undecided sign costs accuracy at most, never correctness. Cached
+    across rule sets: every candidate form and rewrite option asks about the same
+    subexpressions.
+    """
+    if isinstance(region, sp.Interval):
+        region = sp.Interval.open(region.start, region.end)
+    sampled = _sampled_sign(x, var, region)
+    if sampled == 0:
+        return None
+    for sign in (1, -1) if sampled is None else (sampled,):
+        if _proved(x, var, region, sign):
+            return sign
+    return None
 
 
 class _Rules:
@@ -159,6 +254,7 @@ class _Rules:
         return self._signs[x]
 
     def __call__(self, e: sp.Basic) -> sp.Basic:
+        check_budget()
         if isinstance(e, sp.LambertW) and len(e.args) == 1:
             return self._lambertw(e.args[0], e)
         if isinstance(e, sp.Pow) and isinstance(e.base, sp.exp) and e.exp.is_number:
@@ -343,6 +439,8 @@ def stabilise(
 
     With ``var`` and ``region``, a factor's sign may also be decided on the region (``1 - 2t > 0``
     for ``t < 1/2``), which lets ``log`` of products expand and ``b^a - 1`` become ``expm1``.
+    A sign is only used when it is proved (:func:`_sign_on_region`); otherwise the rewrite that
+    needs it is not applied.
     """
     return _bottom_up(sp.sympify(expr, strict=True), _Rules(omega, shift, var, region))
 
@@ -567,6 +665,7 @@ def candidate_forms(
         seen.setdefault(sp.srepr(form), form)
     for source, back in sources:
         for form in _symbolic_forms(source):
+            check_budget()
             for omega in (False, True) if has_w else (False,):
                 for shift in (False, True):
                     options = {"omega": omega, "shift": shift, "var": var, "region": region}

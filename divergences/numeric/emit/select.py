@@ -54,6 +54,7 @@ from divergences.errors import DerivationError
 
 from .primitives import MPMATH
 from .printer import compile_pieces
+from .rewrite import check_budget
 
 __all__ = [
     "Choice",
@@ -389,6 +390,7 @@ def choose(
     split_refs = _split(refs)
     rows = []
     for candidate in candidates:
+        check_budget()
         try:
             _, function = compile_pieces([(candidate, sp.Reals)], var, "candidate")
             errors = _errors(function, points, split_refs)
