@@ -112,6 +112,7 @@ def _stationarity_equation(derivative: sp.Expr) -> sp.Eq:
 
 def _inverse_branch(piece: Piece, derivative: sp.Expr, lo: sp.Expr, hi: sp.Expr, name: str):
     """The branch of ``(f')^{-1}`` that maps ``(lo, hi)`` into the piece."""
+    _refuse_huge_root_orders(derivative, name)
     try:
         candidates = sp.solve(_stationarity_equation(derivative), u, check=False)
     except Exception as exc:  # NotImplementedError, RecursionError, PolynomialError, ...
@@ -149,6 +150,28 @@ def _inverse_branch(piece: Piece, derivative: sp.Expr, lo: sp.Expr, hi: sp.Expr,
         f"generator {name!r}: no branch of the solutions {candidates} of f'(u) = t lies in "
         f"({piece.left}, {piece.right}) for t in ({lo}, {hi})"
     )
+
+
+#: largest denominator q of a rational power u**(p/q) that the exact inversion of f' accepts
+MAX_ROOT_ORDER = 1000
+
+
+def _refuse_huge_root_orders(derivative: sp.Expr, name: str) -> None:
+    """Refuse ``f'`` with a power ``u**(p/q)``, ``q >`` :data:`MAX_ROOT_ORDER`, before solving.
+
+    Solving ``f'(u) = t`` exactly turns such a power into a polynomial of degree ``q``: SymPy
+    would exhaust memory on ``alpha = 0.7071067811865476`` (``q = 777767720``) instead of
+    answering.
+    """
+    orders = [
+        int(p.exp.q) for p in derivative.atoms(sp.Pow) if p.exp.is_Rational and not p.exp.is_Integer
+    ]
+    if orders and max(orders) > MAX_ROOT_ORDER:
+        raise DerivationError(
+            f"generator {name!r}: f'(u) = {derivative} has a power with denominator "
+            f"{max(orders)} > {MAX_ROOT_ORDER}: inverting it exactly means solving a polynomial "
+            "of that degree; use an exponent with a small denominator (e.g. 7/10)"
+        )
 
 
 def _radicals_normalised(expr: sp.Expr, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:

@@ -307,3 +307,14 @@ def test_internal_error_in_the_certificate_becomes_a_derivation_error(monkeypatc
     monkeypatch.setattr(certificates, "_argsup", broken)
     with pytest.raises(DerivationError, match=r"internal error in certificates\.\w+: TypeError"):
         make("(u - 1)**2*5/3", "internal_certificate")
+
+
+def test_a_root_of_huge_order_is_refused_before_solving():
+    """alpha = 1/sqrt(2) as a float is 549964829/777767720: solving f'(u) = t exactly would
+    need a polynomial of degree 777767720 (SymPy ran out of memory); refused at once."""
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(DerivationError, match="denominator 777767720 > 1000"):
+        dv.get("alpha", alpha=0.7071067811865476)
+    assert time.perf_counter() - start < 30
