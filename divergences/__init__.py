@@ -10,6 +10,8 @@ Interval.open(-oo, log(2)/2)
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from ._shortcuts import (
     jeffrey,
     js,
@@ -21,8 +23,9 @@ from ._shortcuts import (
     total_variation,
 )
 from .errors import DerivationError, InputError, InvalidGeneratorError, NotConvexError
-from .fdivergence import FDivergence, get, names
+from .fdivergence import FDivergence, get, names, register
 from .numeric.wasserstein import wasserstein_1d
+from .registry import RegistrationError
 from .symbolic.fgan import optimal_discriminator
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "InputError",
     "InvalidGeneratorError",
     "NotConvexError",
+    "RegistrationError",
     "get",
     "jeffrey",
     "js",
@@ -39,10 +43,14 @@ __all__ = [
     "neyman",
     "optimal_discriminator",
     "pearson",
+    "register",
     "reverse_kl",
     "squared_hellinger",
     "total_variation",
     "wasserstein_1d",
 ]
 
-__version__ = "0.1.0"
+try:  # one source of truth: the installed distribution's metadata (pyproject.toml)
+    __version__ = _metadata.version("divergences")
+except _metadata.PackageNotFoundError:  # pragma: no cover - run from a tree that is not installed
+    __version__ = "0+unknown"

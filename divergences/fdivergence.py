@@ -1,14 +1,19 @@
-"""The :class:`FDivergence` object and the registry accessors :func:`get` and :func:`names`.
+"""The :class:`FDivergence` object and the registry accessors :func:`get`, :func:`names` and
+:func:`register`.
 
 An ``FDivergence`` is a view of a :class:`~divergences.symbolic.derivation.Derivation` (the
 generator, the derived conjugate and its domain, the output activation, the optimal critic and
 the certificate steps, as SymPy objects) together with its :class:`~divergences.registry.Entry`,
 which owns the numeric implementations attached to the divergence (a hand kernel, closed forms).
-:func:`get` returns one object per ``(name, parameters)``.
+:func:`get` returns one object per ``(name, parameters)``; :func:`register` puts a user's
+``FDivergence`` in the registry under a name, so that everything that takes a registered name
+(``dv.get``, training configurations, reports) can use it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from collections.abc import Mapping
 from functools import cached_property
 from types import MappingProxyType
@@ -16,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from .registry import REGISTRY, Entry
+from .registry import REGISTRY, Entry, register_entry
 from .symbolic.derivation import Derivation, Facts, derive
 from .symbolic.generator import Limits
 from .symbolic.parse import as_expression
@@ -28,7 +33,7 @@ if TYPE_CHECKING:
 
     from .numeric.emit import Emitted
 
-__all__ = ["FDivergence", "get", "names"]
+__all__ = ["FDivergence", "get", "names", "register"]
 
 
 class FDivergence:
@@ -246,28 +251,55 @@ class FDivergence:
         return divergence(self, p, q, validate=validate)
 
     def __repr__(self) -> str:
+        """``FDivergence('alpha', alpha=1/2, f(u) = ...)``: the registry name with every
+        parameter value, defaults included (``dv.get("alpha")`` is ``alpha=1/2``), so that the
+        repr says which member of a family it is."""
+        name = self.entry.name if self.parameters else self.name
         params = "".join(f", {k}={val}" for k, val in self.parameters.items())
-        return f"FDivergence({self.name!r}{params}, f(u) = {self._derivation.generator.expr})"
+        return f"FDivergence({name!r}{params}, f(u) = {self._derivation.generator.expr})"
 
 
 def names() -> tuple[str, ...]:
-    """The registered divergence names."""
+    """The registered divergence names (the built-in ones, then those added by
+    :func:`register` or :func:`~divergences.registry.register_entry`, in order)."""
     return tuple(REGISTRY)
 
 
 _INSTANCES: dict[tuple[object, ...], FDivergence] = {}
 
 
+def _unknown(name: object) -> KeyError:
+    """The ``KeyError`` for an unknown name: the registered names, and the closest ones.
+
+    Names are compared case-insensitively (``"KL"`` suggests ``'kl'``), with
+    :func:`difflib.get_close_matches` for misspellings (``"kll"``, ``"jensen"`` finds nothing).
+    """
+    known = tuple(REGISTRY)
+    message = f"unknown divergence {name!r}; registered: {', '.join(known)}"
+    if isinstance(name, str):
+        lowered = {k.lower(): k for k in known}
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+        if close:
+            message += "; did you mean " + " or ".join(repr(lowered[c]) for c in close) + "?"
+    return KeyError(message)
+
+
 def get(name: str, **parameters: object) -> FDivergence:
     """The registered divergence ``name``: one object per ``(name, parameters)``, derived on
     first use (and kept in the derivation cache).
 
+    A parametrised family takes its parameters by keyword; a parameter left out takes the
+    family's default, shown in the object's repr: ``dv.get("alpha")`` is
+    ``dv.get("alpha", alpha=1/2)``, ``FDivergence('alpha', alpha=1/2, f(u) = 2*u - 4*sqrt(u)
+    + 2)``, twice the squared Hellinger distance; ``dv.get("js_weighted")`` is ``pi=1/2``.
+
     Raises:
-        KeyError: unknown name; the message lists the registered names.
+        KeyError: unknown name; the message lists the registered names and suggests the
+            closest ones (``dv.get("KL")``: did you mean 'kl'?).
         InvalidGeneratorError: a parameter is unknown or out of range (e.g. ``alpha=1``).
     """
-    if name not in REGISTRY:
-        raise KeyError(f"unknown divergence {name!r}; registered: {', '.join(REGISTRY)}")
+    if not isinstance(name, str) or name not in REGISTRY:
+        raise _unknown(name)
     entry = REGISTRY[name]
     values = entry.resolve(parameters)
     key = (entry, *values.items())
@@ -281,6 +313,71 @@ def get(name: str, **parameters: object) -> FDivergence:
         allow_offset=entry.allow_offset,
         activation=entry.activation(**values) if entry.activation else None,
         activation_source=entry.activation_source,
-        facts=Facts(entry.symmetric(**values), entry.value_range(**values)),
+        facts=Facts(entry.symmetric(**values), entry.value_range(**values))
+        if entry.facts
+        else None,
     )
     return _INSTANCES.setdefault(key, FDivergence(derivation, entry, values))
+
+
+def register(divergence: FDivergence, name: str | None = None) -> FDivergence:
+    """Register a user's divergence under ``name`` (default: its own name), so that
+    ``dv.get(name)`` returns it, ``dv.names()`` lists it and whatever takes a registered name
+    (``TrainConfig(divergence=name)``, the report) can use it.
+
+    The registered divergence is the same derivation (nothing is derived again, and its
+    certificate is the one it was built with) under a registry entry of its own
+    (:func:`~divergences.registry.register_entry`). That entry takes no parameters: a member of
+    a family is registered as one fixed divergence (``register(dv.get("alpha", alpha=2),
+    "alpha2")``), keeping the family's hand kernel and its symmetry and range facts.
+    Registration lasts for the process; it is not written anywhere.
+
+    Args:
+        divergence: an :class:`FDivergence`, e.g. from :meth:`FDivergence.from_generator`.
+        name: the registry name, a plain (ASCII, non-keyword) Python identifier that is not
+            taken; ``None`` uses ``divergence.name``.
+
+    Returns:
+        The registered :class:`FDivergence` (``dv.get(name)``), whose ``entry`` is the new
+        registry entry.
+
+    Raises:
+        TypeError: ``divergence`` is not an :class:`FDivergence`.
+        divergences.registry.RegistrationError: (a ``ValueError``) the name is taken or is not
+            a plain identifier.
+
+    Example (it registers "triangle" for the rest of the process):
+        >>> import sympy as sp, divergences as dv
+        >>> u = sp.Symbol("u", positive=True)
+        >>> d = dv.FDivergence.from_generator("(u - 1)**2 / (u + 1)", u, name="triangle")
+        >>> dv.register(d) is dv.get("triangle") and "triangle" in dv.names()
+        True
+    """
+    if not isinstance(divergence, FDivergence):
+        raise TypeError(f"register takes an FDivergence, got {type(divergence).__name__}")
+    name = divergence.name if name is None else name
+    source, values = divergence.entry, dict(divergence.parameters)
+    derivation = divergence.derived
+    expr = derivation.generator.expr
+    facts: dict[str, object] = {}
+    if source.facts:  # the family's facts, evaluated once for this member
+        symmetric, value_range = source.symmetric(**values), source.value_range(**values)
+        facts = {"symmetric": lambda: symmetric, "value_range": lambda: value_range}
+    entry = Entry(
+        name=name,
+        generator=lambda: expr,
+        description=source.description,
+        formula=source.formula,
+        reference=source.reference,
+        activation=lambda: derivation.activation,
+        activation_source=derivation.activation_source,
+        allow_offset=source.allow_offset,
+        facts=source.facts,
+        **facts,  # type: ignore[arg-type]
+    )
+    register_entry(entry)  # checks the name first: nothing below runs for a refused one
+    # the family's hand kernel for these values, looked up when first used (the numeric layer
+    # attaches the built-in kernels on import, possibly after this call); None if it has none
+    entry.attach_kernel(lambda: source.kernel(values))
+    renamed = dataclasses.replace(derivation, name=name)
+    return _INSTANCES.setdefault((entry,), FDivergence(renamed, entry, {}))

@@ -1,11 +1,14 @@
 """The ``gan-theory`` command.
 
+``gan-theory --version`` prints the installed version (from the package metadata).
+
 ``gan-theory report [--out DIR]`` writes the derivation report (Markdown and JSON) of every
 registered divergence and of the propositions of GAN theory.
 
 ``gan-theory propositions [NAME ...] [--steps]`` checks the propositions of GAN theory (all by
 default) and prints each one's verdict and its failed steps (every step with ``--steps``); the exit
-status is 0 when every step passed, 1 otherwise, 2 for an unknown name.
+status is 0 when every step passed, 1 otherwise, 2 for an unknown name (the message suggests the
+closest known names).
 
 ``gan-theory train --model {gan,gan-ns,fgan,wgan,wgan-gp,cyclegan} [--divergence NAME]
 [--data NAME] [--steps N] [--out DIR] [--resume] [--seed S] ...`` trains a model (see
@@ -17,14 +20,26 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 __all__ = ["main"]
 
 
+def _version() -> str:
+    """The installed distribution's version (``pyproject.toml``), read from its metadata."""
+    try:
+        return metadata.version("divergences")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a source tree, not installed
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gan-theory", description="Checked derivations of GAN theory and f-divergences."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()} (divergences)"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report", help="write the derivation report")

@@ -98,6 +98,7 @@ def gradient_penalty(
     weight: float = 10.0,
     one_sided: bool = False,
     generator: torch.Generator | None = None,
+    target: float = 1.0,
 ) -> Tensor:
     r"""WGAN-GP gradient penalty on random interpolates between real and generated samples.
 
@@ -107,12 +108,18 @@ def gradient_penalty(
             \quad \epsilon_i \sim U[0, 1],
         \qquad
         \text{GP} = \lambda \, \frac1N \sum_{i=1}^N
-            \big(\lVert \nabla_{\hat x} f(\hat x_i) \rVert_2 - 1\big)^2
+            \Big(\frac{\lVert \nabla_{\hat x} f(\hat x_i) \rVert_2}{\gamma} - 1\Big)^2
+
+    with the target gradient norm :math:`\gamma` (``target``, 1 in the paper: the penalty then is
+    :math:`\lambda \frac1N \sum_i (\lVert \nabla f(\hat x_i) \rVert - 1)^2`). Another target asks
+    for a :math:`\gamma`-Lipschitz critic; the norm is divided by :math:`\gamma` as in TF-GAN's
+    ``wasserstein_gradient_penalty(..., target=)``, so a critic scaled by :math:`\gamma` gets the
+    penalty its unscaled version gets at target 1 (the form of Karras et al. 2018, too).
 
     One :math:`\epsilon_i` per sample, broadcast over its other dimensions; the norm is taken per
     sample over all non-batch dimensions (not over the whole batch). With ``one_sided=True`` only
-    gradients steeper than 1 are penalised, :math:`\lambda \frac1N \sum_i
-    \max(0, \lVert\nabla f(\hat x_i)\rVert - 1)^2` (Petzka et al. 2018).
+    gradients steeper than the target are penalised, :math:`\lambda \frac1N \sum_i
+    \max(0, \lVert\nabla f(\hat x_i)\rVert / \gamma - 1)^2` (Petzka et al. 2018).
 
     The gradient is taken with ``create_graph=True``, so the penalty backpropagates into the
     critic's parameters; add it to :func:`wgan_critic_loss`. ``real`` and ``fake`` are detached:
@@ -127,21 +134,25 @@ def gradient_penalty(
         real: data samples, shape ``(N, ...)``, floating point.
         fake: generated samples, same shape, dtype and device as ``real``.
         weight: :math:`\lambda \ge 0`, 10 in the paper.
-        one_sided: penalise only gradient norms above 1.
+        one_sided: penalise only gradient norms above the target.
         generator: optional :class:`torch.Generator` for :math:`\epsilon` (drawn on its device,
             then moved to the samples' device), for reproducible penalties.
+        target: :math:`\gamma > 0`, the gradient norm the penalty pulls towards (default 1).
 
     Returns:
         Scalar penalty in the samples' dtype (the norm is accumulated in at least float32).
 
     Raises:
         InputError: mismatched shapes/dtypes/devices, an empty batch, a negative or non-finite
-            weight, a non-callable critic, or a critic that does not return one score per sample.
+            weight, a target that is not a finite number > 0, a non-callable critic, or a critic
+            that does not return one score per sample.
 
     References:
         Gulrajani, Ahmed, Arjovsky, Dumoulin & Courville, *Improved Training of Wasserstein GANs*,
         NeurIPS 2017, Algorithm 1; Petzka, Fischer & Lukovnicov, *On the regularization of
-        Wasserstein GANs*, ICLR 2018.
+        Wasserstein GANs*, ICLR 2018; Karras, Aila, Laine & Lehtinen, *Progressive Growing of
+        GANs*, ICLR 2018 (a target :math:`\gamma \ne 1`); TF-GAN
+        ``tfgan.losses.wasserstein_gradient_penalty``.
 
     Example:
         >>> import torch
@@ -151,6 +162,8 @@ def gradient_penalty(
         ...     _ = critic.weight.copy_(torch.tensor([[0.0, 3.0, 4.0]]))  # gradient norm 5
         >>> gradient_penalty(critic, torch.randn(8, 3), torch.randn(8, 3))  # 10 * (5 - 1)^2
         tensor(160., grad_fn=<MulBackward0>)
+        >>> gradient_penalty(critic, torch.randn(8, 3), torch.randn(8, 3), target=2.0)
+        tensor(22.5000, grad_fn=<MulBackward0>)
     """
     if not callable(critic):
         raise InputError(f"critic must be callable (e.g. an nn.Module), got {type(critic)}")
@@ -161,6 +174,8 @@ def gradient_penalty(
     if real.ndim == 0:
         raise InputError("real and fake must have a batch dimension, shape (N, ...), got a scalar")
     _check_non_negative("weight", weight)
+    if not _is_finite_real(target) or target <= 0:
+        raise InputError(f"target must be a finite number > 0, got {target!r}")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise InputError(f"generator must be a torch.Generator or None, got {type(generator)}")
 
@@ -183,7 +198,7 @@ def gradient_penalty(
     # vector_norm's backward is exactly 0 where the norm is 0 (it masks the division), so a critic
     # that is flat at some interpolate gives a finite penalty gradient.
     norms = torch.linalg.vector_norm(gradient.reshape(batch, -1), dim=1, dtype=norm_dtype)
-    excess = norms - 1
+    excess = norms - 1 if target == 1 else norms / target - 1
     if one_sided:
         excess = torch.relu(excess)
     return (weight * excess.square().mean()).to(real.dtype)

@@ -10,7 +10,8 @@ Three estimators of the p-Wasserstein distance
 between two (optionally weighted) sample sets:
 
 - :func:`wasserstein_1d`: exact, on the real line, by sorting (quantile-function formula);
-  pure torch, batched, differentiable, no host synchronisation on the fast path.
+  pure torch, differentiable, no host synchronisation on the fast path; samples are 1-D
+  (``batched=True`` for many problems along the last dimension at once).
 - :func:`wasserstein_nd`: exact, between point clouds in any dimension, by solving the transport
   linear program with POT's network simplex (``ot.emd2``); gradients flow through POT's torch
   backend.
@@ -55,6 +56,7 @@ def wasserstein_1d(
     y_weights: Tensor | None = None,
     *,
     validate: bool = True,
+    batched: bool = False,
 ) -> Tensor:
     r"""Exact p-Wasserstein distance between two 1-D empirical distributions.
 
@@ -70,30 +72,45 @@ def wasserstein_1d(
     For equal sizes and uniform weights it reduces to
     :math:`\frac1n \sum_i \lvert x_{(i)} - y_{(i)} \rvert^p`.
 
+    Samples are 1-D, shape ``(n,)``, unless ``batched=True``. A 2-D array of samples is
+    ambiguous: SciPy (``scipy.stats.wasserstein_distance``) and POT (``ot.wasserstein_1d``)
+    read an ``(n, 2)`` array as samples along the first axis, the batched convention here as
+    ``n`` problems of 2 samples each. So a multi-dimensional input is refused unless the
+    caller says that its leading dimensions are batch dimensions; points in ``d`` dimensions
+    belong to :func:`wasserstein_nd` (exact) or :func:`sliced_wasserstein`.
+
     Args:
-        x: samples of the first distribution, shape ``(..., n)``, floating point.
-        y: samples of the second distribution, shape ``(..., m)``; ``n`` and ``m`` may differ.
-            Leading (batch) dimensions of ``x``, ``y`` and the weights broadcast.
+        x: samples of the first distribution, shape ``(n,)`` (``(..., n)`` with ``batched``),
+            floating point.
+        y: samples of the second distribution, shape ``(m,)`` (``(..., m)`` with ``batched``);
+            ``n`` and ``m`` may differ. With ``batched``, the leading (batch) dimensions of
+            ``x``, ``y`` and the weights broadcast.
         p: order, a real number ``>= 1``.
-        x_weights: non-negative weights of ``x``, shape ``(..., n)``, normalised internally;
-            ``None`` means uniform.
-        y_weights: non-negative weights of ``y``, shape ``(..., m)``; ``None`` means uniform.
+        x_weights: non-negative weights of ``x``, shape ``(n,)`` (``(..., n)``), normalised
+            internally; ``None`` means uniform.
+        y_weights: non-negative weights of ``y``, shape ``(m,)`` (``(..., m)``); ``None`` means
+            uniform.
         validate: check the values (finite samples, non-negative finite weights with a positive
             total). This costs one host synchronisation; pass ``False`` in hot loops, under
             ``torch.func`` transforms, or on accelerators when the inputs are known to be valid.
             Shape, dtype and device checks are always done (they are free). Under
             ``torch.compile`` the value checks are skipped.
+        batched: the last dimension holds the samples and every leading dimension is a batch
+            dimension: one distance per batch element.
 
     Returns:
-        :math:`W_p`, shape ``(...)`` (the broadcast batch shape), in the dtype of the samples and on
-        their device. Differentiable with respect to the samples and the weights; at
-        :math:`W_p = 0` with ``p > 1`` the gradient is taken to be zero (the subgradient).
+        :math:`W_p`, a scalar (shape ``(...)``, the broadcast batch shape, with ``batched``), in
+        the dtype of the samples and on their device. Differentiable with respect to the samples
+        and the weights; at :math:`W_p = 0` with ``p > 1`` the gradient is taken to be zero (the
+        subgradient).
         float16/bfloat16 inputs are computed in float32 and cast back.
 
     Raises:
-        InputError: an empty sample set, non-floating samples, NaN/inf samples, negative or
-            non-finite weights, weights whose shape does not match their samples, weights with zero
-            total, ``p < 1``, or tensors on different devices.
+        InputError: samples or weights with more than one dimension without ``batched=True``
+            (the message points to :func:`wasserstein_nd` and :func:`sliced_wasserstein`), an
+            empty sample set, non-floating samples, NaN/inf samples, negative or non-finite
+            weights, weights whose shape does not match their samples, weights with zero total,
+            ``p < 1``, or tensors on different devices.
 
     References:
         Santambrogio, *Optimal Transport for Applied Mathematicians* (2015), Chapter 2
@@ -107,8 +124,12 @@ def wasserstein_1d(
         tensor(5.)
         >>> wasserstein_1d(torch.tensor([0.0, 1.0]), torch.tensor([0.0]), p=2)
         tensor(0.7071)
+        >>> wasserstein_1d(torch.tensor([[0.0], [2.0]]), torch.tensor([1.0]), batched=True)
+        tensor([1., 1.])
     """
     _check_order(p)
+    if not batched:
+        _require_unbatched(x=x, y=y, x_weights=x_weights, y_weights=y_weights)
     x, y, x_weights, y_weights, out_dtype = _prepare_1d(x, y, x_weights, y_weights)
     if validate:
         _check_values(x, y, x_weights, y_weights)
@@ -412,6 +433,18 @@ def _require_samples(name: str, samples: object, *, min_ndim: int) -> Tensor:
     if samples.shape[-min_ndim] == 0:
         raise InputError(f"{name} is an empty sample set (shape {tuple(samples.shape)})")
     return samples
+
+
+def _require_unbatched(**arrays: object) -> None:
+    """Without ``batched=True``, samples and weights of :func:`wasserstein_1d` are 1-D."""
+    for name, array in arrays.items():
+        if isinstance(array, Tensor) and array.ndim > 1:
+            raise InputError(
+                f"wasserstein_1d takes 1-D samples and weights, shape (n,); {name} has shape "
+                f"{tuple(array.shape)}. Points in d dimensions, shape (n, d): use "
+                "divergences.numeric.wasserstein_nd (exact) or sliced_wasserstein. Many 1-D "
+                "problems along the last dimension: pass batched=True."
+            )
 
 
 def _require_point_clouds(x: Tensor, y: Tensor) -> None:

@@ -20,6 +20,7 @@ kernels and closed forms depend on the entries, not the other way round.
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -35,9 +36,15 @@ __all__ = [
     "REGISTRY",
     "Entry",
     "Parameter",
+    "RegistrationError",
     "exact_parameter",
     "register_entry",
 ]
+
+
+class RegistrationError(ValueError):
+    """A divergence cannot be registered under this name: it is taken, or it is not a plain
+    (ASCII, non-keyword) Python identifier."""
 
 
 @dataclass(frozen=True)
@@ -275,12 +282,24 @@ REGISTRY = _Registry()
 def register_entry(entry: Entry) -> Entry:
     """Add ``entry`` to :data:`REGISTRY` so that ``dv.get(entry.name)`` finds it.
 
+    Names are plain identifiers (ASCII letters, digits and ``_``, not starting with a digit,
+    not a Python keyword): they appear in messages, file names of reports and command lines,
+    and stay unambiguous there.
+
     Raises:
-        ValueError: the name is taken, or is not a Python identifier.
+        RegistrationError: (a ``ValueError``) the name is taken, or is not a plain identifier.
     """
-    if not entry.name.isidentifier():
-        raise ValueError(f"a divergence name must be an identifier, got {entry.name!r}")
-    if entry.name in REGISTRY:
-        raise ValueError(f"a divergence named {entry.name!r} is already registered")
-    REGISTRY._entries[entry.name] = entry
+    name = entry.name
+    if not (isinstance(name, str) and name.isascii() and name.isidentifier()) or (
+        keyword.iskeyword(name)
+    ):
+        raise RegistrationError(
+            f"a divergence name must be a plain identifier (ASCII letters, digits and _, "
+            f"not starting with a digit, not a keyword), got {name!r}"
+        )
+    if name in REGISTRY:
+        raise RegistrationError(
+            f"a divergence named {name!r} is already registered; choose another name"
+        )
+    REGISTRY._entries[name] = entry
     return entry

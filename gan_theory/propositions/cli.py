@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
 from collections.abc import Sequence
 
@@ -14,12 +15,15 @@ def run_propositions(selected: Sequence[str] = (), *, show_steps: bool = False) 
     """Check the ``selected`` propositions (all when empty) and print one verdict per line, then
     the failed steps (every step with ``show_steps``).
 
-    Returns the exit status: 0 when every step passed, 1 when one failed, 2 for an unknown name.
+    Returns the exit status: 0 when every step passed, 1 when one failed, 2 for an unknown name
+    (the message lists the known names and, for each unknown one, the closest known names).
     """
-    unknown = [name for name in selected if name not in names()]
+    known = names()
+    unknown = [name for name in selected if name not in known]
     if unknown:
         print(
-            f"gan-theory propositions: unknown {', '.join(unknown)}; known: {', '.join(names())}",
+            f"gan-theory propositions: unknown {', '.join(unknown)}; known: {', '.join(known)}"
+            + "".join(_suggestion(name, known) for name in unknown),
             file=sys.stderr,
         )
         return 2
@@ -40,3 +44,13 @@ def run_propositions(selected: Sequence[str] = (), *, show_steps: bool = False) 
                 if step.detail:
                     print(f"       {step.detail}")
     return status
+
+
+def _suggestion(name: str, known: Sequence[str]) -> str:
+    """``"; did you mean 'gibbs'?"`` for a misspelt ``name`` (case-insensitive, difflib), or
+    ``""`` when nothing is close."""
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return f"; {name!r}: did you mean " + " or ".join(repr(lowered[c]) for c in close) + "?"

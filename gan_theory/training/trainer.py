@@ -31,6 +31,14 @@ every rank stops at the same point instead of waiting for rank 0 in the next col
 Checkpoints are data, not code (:mod:`.checkpoint`): a resume reads one with
 ``weights_only=True`` and checks every field before anything is restored; a damaged, planted,
 old-format or incomplete file ends in :class:`~.errors.CheckpointError` naming it.
+
+A fresh run writes its files over those of an earlier run in the same directory. The files a run
+writes are :data:`RUN_FILES`; :func:`existing_run_files` finds them, so that a caller can refuse
+to replace a run by accident (``gan-theory train`` does, unless ``--overwrite``), and
+:func:`remove_run_files` deletes the old run's logs, summary and plots before the new run starts
+(so none of them is mixed with the new run's), nothing else in the directory. The old checkpoint
+stays until the new run writes its own: a replacing run that fails at once does not destroy it,
+and never claims it as its own.
 """
 
 from __future__ import annotations
@@ -58,9 +66,45 @@ from .logs import write_csv, write_json
 from .loops import Loop, StepContext, make_loop
 from .rng import Streams, capture_rng, eval_generator, restore_rng
 
-__all__ = ["TrainResult", "Trainer", "train"]
+__all__ = ["RUN_FILES", "TrainResult", "Trainer", "existing_run_files", "remove_run_files", "train"]
 
 _PLOT_SAMPLES = 1000
+
+#: the files a run writes into its output directory; a directory holding any of them holds a run
+RUN_FILES = (
+    CHECKPOINT_NAME,
+    "metrics.csv",
+    "metrics.json",
+    "summary.json",
+    "samples.png",
+    "losses.png",
+    "metrics.png",
+)
+
+
+def existing_run_files(out: str | os.PathLike[str]) -> list[Path]:
+    """The files of :data:`RUN_FILES` present in ``out`` (empty if it holds no run)."""
+    directory = Path(out)
+    return [directory / name for name in RUN_FILES if (directory / name).is_file()]
+
+
+def remove_run_files(
+    out: str | os.PathLike[str], *, keep: tuple[str, ...] = (CHECKPOINT_NAME,)
+) -> list[Path]:
+    """Delete the files of an earlier run in ``out`` (of :data:`RUN_FILES`, except ``keep``);
+    return them.
+
+    A run that replaces an old one then leaves none of the old logs, summary or plots behind (a
+    plot it would not draw itself, a summary it would not reach). The checkpoint is kept by
+    default: the new run replaces it with its first own checkpoint (see the module docstring).
+    Anything else in ``out`` is left alone.
+    """
+    removed = []
+    for path in existing_run_files(out):
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 @dataclass

@@ -228,7 +228,7 @@ def test_batched_equals_row_by_row_with_broadcasting() -> None:
     x = torch.randn(3, 4, 9, generator=generator, dtype=F64)
     y = torch.randn(4, 6, generator=generator, dtype=F64)  # broadcasts over the first dim
     y_weights = torch.rand(6, generator=generator, dtype=F64) + 0.1  # shared by every row
-    batched = wasserstein_1d(x, y, 2, y_weights=y_weights)
+    batched = wasserstein_1d(x, y, 2, y_weights=y_weights, batched=True)
     assert batched.shape == (3, 4)
     for i in range(3):
         for j in range(4):
@@ -264,23 +264,26 @@ def test_no_host_sync_without_validation() -> None:
     x = torch.empty(5, 100, device="meta")
     y = torch.empty(5, 70, device="meta")
     weights = torch.empty(70, device="meta")
-    result = wasserstein_1d(x, y, 2, y_weights=weights, validate=False)
+    result = wasserstein_1d(x, y, 2, y_weights=weights, validate=False, batched=True)
     assert result.shape == (5,)
     assert result.device.type == "meta"
-    with pytest.raises(NotImplementedError):  # validation does read values back
-        wasserstein_1d(x, y)
+    with pytest.raises(InputError, match="meta tensor"):  # validation does read values back
+        wasserstein_1d(x, y, batched=True)
 
 
 def test_traces_into_one_graph_with_default_validation() -> None:
     # fullgraph=True fails on a graph break: the value checks (one host read) must be skipped
     # while compiling. aot_eager traces without code generation, which keeps this fast.
     compiled = torch.compile(
-        lambda a, b, w: wasserstein_1d(a, b, 2, y_weights=w), fullgraph=True, backend="aot_eager"
+        lambda a, b, w: wasserstein_1d(a, b, 2, y_weights=w, batched=True),
+        fullgraph=True,
+        backend="aot_eager",
     )
     generator = torch.Generator().manual_seed(9)
     x, y = torch.randn(3, 12, generator=generator), torch.randn(9, generator=generator)
     w = torch.rand(9, generator=generator) + 0.1
-    torch.testing.assert_close(compiled(x, y, w), wasserstein_1d(x, y, 2, y_weights=w))
+    expected = wasserstein_1d(x, y, 2, y_weights=w, batched=True)
+    torch.testing.assert_close(compiled(x, y, w), expected)
 
 
 def test_vmap_and_func_grad_match_batched_call() -> None:
@@ -291,7 +294,8 @@ def test_vmap_and_func_grad_match_batched_call() -> None:
     def distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return wasserstein_1d(a, b, 2, validate=False)
 
-    torch.testing.assert_close(torch.func.vmap(distance)(x, y), wasserstein_1d(x, y, 2))
+    batched = wasserstein_1d(x, y, 2, batched=True)
+    torch.testing.assert_close(torch.func.vmap(distance)(x, y), batched)
     x0 = x[0].clone().requires_grad_(True)
     (expected,) = torch.autograd.grad(wasserstein_1d(x0, y[0], 2), x0)
     torch.testing.assert_close(torch.func.grad(distance)(x[0], y[0]), expected)
@@ -343,7 +347,7 @@ _Y = torch.tensor([0.5, 1.5])
     ("kwargs", "message"),
     [
         ({"x": torch.tensor([])}, "x is an empty sample set"),
-        ({"y": torch.zeros(3, 0)}, "y is an empty sample set"),
+        ({"y": torch.zeros(3, 0), "batched": True}, "y is an empty sample set"),
         ({"x": torch.tensor(1.0)}, "x must have shape"),
         ({"x": torch.tensor([0.0, float("nan")])}, "x contains NaN or infinite"),
         ({"y": torch.tensor([0.0, float("inf")])}, "y contains NaN or infinite"),
@@ -358,7 +362,7 @@ _Y = torch.tensor([0.5, 1.5])
         ({"y_weights": torch.tensor(1.0)}, "y_weights has shape ()"),
         ({"y_weights": torch.zeros(2)}, "y_weights sum to zero"),
         ({"x_weights": torch.tensor([True, False, True])}, "x_weights must be real numbers"),
-        ({"y": torch.zeros(2, 2), "x": torch.zeros(3, 2)}, "do not broadcast"),
+        ({"y": torch.zeros(2, 2), "x": torch.zeros(3, 2), "batched": True}, "do not broadcast"),
         ({"y": torch.zeros(2, device="meta")}, "all tensors must be on one device"),
     ],
 )
@@ -372,7 +376,7 @@ def test_invalid_inputs_are_refused_with_a_clear_message(kwargs: dict, message: 
 def test_batched_zero_total_weight_is_caught_per_row() -> None:
     weights = torch.tensor([[1.0, 1.0], [0.0, 0.0]])
     with pytest.raises(InputError, match="y_weights sum to zero"):
-        wasserstein_1d(torch.zeros(2, 3), torch.zeros(2, 2), y_weights=weights)
+        wasserstein_1d(torch.zeros(2, 3), torch.zeros(2, 2), y_weights=weights, batched=True)
 
 
 def test_integer_weights_are_counts() -> None:

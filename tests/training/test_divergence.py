@@ -56,7 +56,7 @@ def test_an_exploding_generator_exits_1_and_keeps_the_checkpoint(
     capsys.readouterr()
 
     # the exploding run evaluates and would checkpoint right after its first step
-    argv = _cli(model, tmp_path, "--lr-g", lr, "--steps", "3")
+    argv = _cli(model, tmp_path, "--lr-g", lr, "--steps", "3", "--overwrite")
     code = main([*argv, "--log-every", "1", "--checkpoint-every", "1"])
     err = capsys.readouterr().err
     assert code == 1
