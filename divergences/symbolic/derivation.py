@@ -73,42 +73,31 @@ def _derive(
     activation_source: str,
     facts: Facts | None,
 ) -> Derivation:
+    # a SymPy/Python error inside any step is reported as a DerivationError naming it
     with internal_errors(f"generator {name!r}"):
-        return _derive_steps(expr, var, name, allow_offset, activation, activation_source, facts)
-
-
-def _derive_steps(
-    expr: sp.Expr,
-    var: sp.Symbol,
-    name: str,
-    allow_offset: bool,
-    activation: sp.Expr | None,
-    activation_source: str,
-    facts: Facts | None,
-) -> Derivation:
-    gen = prepare_generator(expr, var, name, allow_offset=allow_offset)
-    conj = conjugate(gen)
-    if activation is None:
-        activation, activation_source = default_activation(conj.domain), DERIVED_ACTIVATION
-    steps = certify(gen, conj)
-    steps.append(activation_certificate(activation, conj.domain))
-    if facts is not None:
-        steps.append(range_step(gen, facts.value_range))
-        steps.append(symmetry_step(gen, facts.symmetric))
-    result = Derivation(
-        name=name,
-        generator=gen,
-        conjugate=conj,
-        activation=activation,
-        activation_source=activation_source,
-        optimal_critic=optimal_critic(gen),
-        steps=tuple(steps),
-    )
-    failed = [step for step in result.steps if not step.passed]
-    if failed:
-        lines = "; ".join(f"{s.description} ({s.method}: {s.detail})" for s in failed)
-        raise DerivationError(f"generator {name!r}: the certificate failed: {lines}")
-    return result
+        gen = prepare_generator(expr, var, name, allow_offset=allow_offset)
+        conj = conjugate(gen)
+        if activation is None:
+            activation, activation_source = default_activation(conj.domain), DERIVED_ACTIVATION
+        steps = certify(gen, conj)
+        steps.append(activation_certificate(activation, conj.domain))
+        if facts is not None:
+            steps.append(range_step(gen, facts.value_range))
+            steps.append(symmetry_step(gen, facts.symmetric))
+        result = Derivation(
+            name=name,
+            generator=gen,
+            conjugate=conj,
+            activation=activation,
+            activation_source=activation_source,
+            optimal_critic=optimal_critic(gen),
+            steps=tuple(steps),
+        )
+        failed = [step for step in result.steps if not step.passed]
+        if failed:
+            lines = "; ".join(f"{s.description} ({s.method}: {s.detail})" for s in failed)
+            raise DerivationError(f"generator {name!r}: the certificate failed: {lines}")
+        return result
 
 
 def derive(

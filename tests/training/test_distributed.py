@@ -23,7 +23,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _torchrun(args: list[str], timeout: float = 240) -> subprocess.CompletedProcess:
+def torchrun_cli(cli_args: list[str], timeout: float = 240) -> subprocess.CompletedProcess:
+    """``gan_theory.cli`` with ``cli_args`` under torchrun, two processes on one node."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     env["OMP_NUM_THREADS"] = "1"
@@ -41,11 +42,13 @@ def _torchrun(args: list[str], timeout: float = 240) -> subprocess.CompletedProc
         str(_free_port()),
         "-m",
         "gan_theory.cli",
-        "train",
-        *TINY_CLI,
-        *args,
+        *cli_args,
     ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _torchrun(args: list[str], timeout: float = 240) -> subprocess.CompletedProcess:
+    done = torchrun_cli(["train", *TINY_CLI, *args], timeout)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 

@@ -198,31 +198,11 @@ def test_a_healthy_run_is_unchanged() -> None:
 @pytest.mark.slow
 def test_a_distributed_run_stops_on_every_rank(tmp_path) -> None:
     # rank 0 alone evaluates; without the broadcast rank 1 waited for it in the next collective
-    import os
-    import subprocess
-    import sys
+    from .test_distributed import torchrun_cli
 
-    from .test_distributed import ROOT, _free_port
-
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nnodes",
-        "1",
-        "--nproc_per_node",
-        "2",
-        "--master_addr",
-        "127.0.0.1",
-        "--master_port",
-        str(_free_port()),
-        "-m",
-        "gan_theory.cli",
-        *_cli("gan-ns", tmp_path, "--lr-g", "1e20", "--steps", "4", "--log-every", "1")[0:],
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    done = torchrun_cli(
+        _cli("gan-ns", tmp_path, "--lr-g", "1e20", "--steps", "4", "--log-every", "1")
+    )
     assert done.returncode != 0
     message = "training diverged at step 1: generator output = inf is not finite"
     assert done.stderr.count(message) == 1, done.stderr[-3000:]  # only rank 0 prints
