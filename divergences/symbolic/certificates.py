@@ -21,14 +21,16 @@ and named in the step's method, and the step fails unless two thirds of its grid
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 
 import mpmath
 import sympy as sp
 
-from .conjugate import Conjugate, internal_errors
+from .conjugate import Conjugate, internal_errors, region_limit
 from .generator import Generator, Piece
+from .legendre import is_numeric
 from .simplify import interval_parametrisation, is_zero, nice
 from .steps import Step
 from .symbols import t, u
@@ -210,6 +212,9 @@ def conjugate_convexity_step(conj: Conjugate) -> Step:
     relation = sp.Ge(sp.Derivative(_fstar(t), (t, 2)), 0)
     symbolic = True
     for reg in conj.regions:
+        if is_numeric(reg.value):  # f*'' = 1 / f''(u*): checked numerically below
+            symbolic = False
+            break
         second = sp.diff(reg.value, t, 2)
         if second == 0:
             continue
@@ -238,7 +243,7 @@ def conjugate_convexity_step(conj: Conjugate) -> Step:
             "symbolic",
             True,
         )
-    fstar = _numeric(conj.expr, t)
+    fstar = functools.lru_cache(maxsize=None)(_numeric(conj.expr, t))  # each grid point once
     grid = _t_grid(conj)
     worst = mpmath.mpf(0)
     with mpmath.workdps(DIGITS):
@@ -268,11 +273,14 @@ def _argsup(
 ) -> mpmath.mpf | None:
     """The maximiser of the concave ``t -> x t - f^*(t)``: where ``x - f^{*'}(t)`` changes sign.
 
-    The sign change is bracketed and bisected in ``phi = asinh(t)``, a log scale for large
+    The sign change is bracketed in ``phi = asinh(t)``, a log scale for large
     ``|t|``: a maximiser such as ``t = e^{999}`` (``f = e^{u-1} - u`` at ``u = 1000``) is
-    bracketed in ten doublings of ``phi`` and located to 10**-(DIGITS-5) relative in a few
-    hundred halvings. Returns ``None`` when no sign change is found within
-    ``|phi| <= 2**MAX_DOUBLINGS`` (which a convex ``f^*`` whose slopes reach ``x`` never gives).
+    bracketed in ten doublings of ``phi``, halved to a bracket of width 1 and located to
+    10**-(DIGITS-5) by the Illinois variant of regula falsi (superlinear where ``f^{*'}`` is
+    smooth), with a bisection every other step unless the bracket halved, so a kink of
+    ``f^{*'}`` at the maximiser costs no more than bisection. Returns ``None`` when no sign
+    change is found within ``|phi| <= 2**MAX_DOUBLINGS`` (which a convex ``f^*`` whose slopes
+    reach ``x`` never gives).
     """
 
     def h(phi: mpmath.mpf) -> mpmath.mpf:
@@ -293,14 +301,42 @@ def _argsup(
     if hi is None or lo is None:
         return None
     lo = min(lo, hi - 1)
-    for _ in range(1000):
-        if hi - lo <= mpmath.mpf(10) ** -(DIGITS - 5):
-            break
+    tolerance = mpmath.mpf(10) ** -(DIGITS - 5)
+    # bisect to a bracket of width 1 whose two ends were both evaluated inside (the domain's
+    # end itself, where f*' may be infinite, is never evaluated)
+    h_lo = h_hi = None
+    while hi - lo > tolerance and (hi - lo > 1 or h_lo is None or h_hi is None):
         mid = (lo + hi) / 2
-        if h(mid) > 0:
-            lo = mid
+        h_mid = h(mid)
+        if h_mid > 0:
+            lo, h_lo = mid, h_mid
         else:
-            hi = mid
+            hi, h_hi = mid, h_mid
+    side, width = 0, hi - lo
+    for step in range(1000):
+        if hi - lo <= tolerance or h_lo is None or h_hi is None or h_lo == 0:
+            break
+        if h_hi == 0:
+            lo = hi
+            break
+        secant = hi - h_hi * (hi - lo) / (h_hi - h_lo)
+        # a bisection every other step unless the bracket halved (a kink of f*' at the root)
+        if step % 2 == 1 and hi - lo > width / 2:
+            secant = (lo + hi) / 2
+        if step % 2 == 1:
+            width = hi - lo
+        mid = secant if lo < secant < hi else (lo + hi) / 2
+        h_mid = h(mid)
+        if h_mid > 0:
+            lo, h_lo = mid, h_mid
+            if side == -1:  # the same end moved twice: halve the other one's value
+                h_hi /= 2
+            side = -1
+        else:
+            hi, h_hi = mid, h_mid
+            if side == 1:
+                h_lo /= 2
+            side = 1
     return mpmath.sinh(lo)
 
 
@@ -325,7 +361,7 @@ def biconjugate_step(gen: Generator, conj: Conjugate) -> Step:
     with mpmath.workdps(DIGITS + 10):
         grid = [mpmath.mpf(x) for x in _U_GRID]
     return _numeric_step(
-        "biconjugate f** = f (sup over t by bisection on u - f*'(t) in asinh(t))",
+        "biconjugate f** = f (sup over t at the root of u - f*'(t), bracketed in asinh(t))",
         sp.Eq(relation.lhs, _f(u), evaluate=False),
         _U_GRID_TEXT,
         grid,
@@ -439,10 +475,10 @@ def domain_step(gen: Generator, conj: Conjugate) -> Step:
     if b is sp.oo:
         value = conj.expr
         finite = all(
-            sp.limit(reg.value, t, x).is_finite
+            region_limit(reg, end).is_finite
             for reg in conj.regions
-            for x in (reg.lo, reg.hi)
-            if x.is_finite
+            for end, x in (("lo", reg.lo), ("hi", reg.hi))
+            if x.is_finite and reg.lo != reg.hi
         )
         return Step(
             "dom f* = R: f* is finite at every region end",
@@ -452,7 +488,7 @@ def domain_step(gen: Generator, conj: Conjugate) -> Step:
             f"f* = {value}",
         )
     last = [reg for reg in conj.regions if reg.kind != "endpoint"][-1]
-    limit = sp.simplify(sp.limit(last.value, t, b, "-"))
+    limit = region_limit(last, "hi")
     closed = not conj.domain.right_open
     ok = bool(limit.is_finite) == closed
     return Step(

@@ -23,6 +23,8 @@ The domain therefore always contains ``(-oo, b)``: it is ``R``, ``(-oo, b)`` or 
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ import sympy as sp
 
 from ..errors import DerivationError, InputError, InvalidGeneratorError
 from .generator import Generator, Piece
+from .legendre import ConjugateValue, StationaryPoint
 from .serialize import register_dataclass
 from .simplify import (
     interval_parametrisation,
@@ -44,7 +47,7 @@ from .simplify import (
 from .steps import DerivationStep
 from .symbols import s, t, u
 
-__all__ = ["Conjugate", "Region", "conjugate", "internal_errors"]
+__all__ = ["Conjugate", "Region", "conjugate", "internal_errors", "region_limit"]
 
 _FSTAR = sp.Function("f^*")
 
@@ -82,6 +85,15 @@ class Conjugate:
         return _assemble([(r.argmax, r) for r in self.regions], sp.nan)
 
 
+def region_limit(region: Region, end: str) -> sp.Expr:
+    """The limit of ``region.value`` as ``t`` tends to the region's ``"lo"`` or ``"hi"`` end
+    from inside (for a numeric region, along the maximiser: :meth:`.ConjugateValue.end_value`)."""
+    if isinstance(region.value, ConjugateValue):
+        return region.value.end_value(end)
+    at, direction = (region.lo, "+") if end == "lo" else (region.hi, "-")
+    return sp.simplify(sp.limit(region.value, t, at, direction))
+
+
 def _samples(lo: sp.Expr, hi: sp.Expr) -> list[sp.Expr]:
     if lo.is_finite and hi.is_finite:
         return [lo + (hi - lo) * sp.Rational(k, 8) for k in (1, 4, 7)]
@@ -110,16 +122,57 @@ def _stationarity_equation(derivative: sp.Expr) -> sp.Eq:
     return sp.Eq(h, target)
 
 
-def _inverse_branch(piece: Piece, derivative: sp.Expr, lo: sp.Expr, hi: sp.Expr, name: str):
-    """The branch of ``(f')^{-1}`` that maps ``(lo, hi)`` into the piece."""
+#: seconds ``sympy.solve`` may spend inverting ``f'`` before the engine falls back to the numeric
+#: conjugate (every registered generator needs under 0.2 s; the arithmetic-geometric generator
+#: ran 15-40 s into a RecursionError). Enforced with ``SIGALRM`` in the main thread only.
+SOLVE_BUDGET_S = 5.0
+
+
+class _OutOfTime(BaseException):
+    """Raised inside ``sympy.solve`` by the alarm of :func:`_time_limit` (a ``BaseException``,
+    so that SymPy's own ``except Exception`` clauses let it through)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`_OutOfTime` in the block after ``seconds`` (main thread, POSIX, and no
+    other interval timer running; elsewhere the block runs unbounded)."""
+    usable = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    )
+    if not usable:
+        yield
+        return
+
+    def alarm(signum: int, frame: object) -> None:
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _inverse_branch(
+    piece: Piece, derivative: sp.Expr, lo: sp.Expr, hi: sp.Expr, name: str
+) -> tuple[sp.Expr | None, str]:
+    """The branch of ``(f')^{-1}`` that maps ``(lo, hi)`` into the piece, or ``(None, why)``
+    when SymPy finds none (the engine then falls back to the numeric conjugate)."""
     _refuse_huge_root_orders(derivative, name)
     try:
-        candidates = sp.solve(_stationarity_equation(derivative), u, check=False)
+        with _time_limit(SOLVE_BUDGET_S):
+            candidates = sp.solve(_stationarity_equation(derivative), u, check=False)
+    except _OutOfTime:
+        return None, f"SymPy did not invert f'(u) = t in closed form within {SOLVE_BUDGET_S:g} s"
     except Exception as exc:  # NotImplementedError, RecursionError, PolynomialError, ...
-        raise DerivationError(
-            f"generator {name!r}: SymPy cannot invert f'(u) = {derivative} = t in closed form "
-            f"({type(exc).__name__} in sympy.solve)"
-        ) from exc
+        return None, (
+            f"SymPy cannot invert f'(u) = t in closed form ({type(exc).__name__} in sympy.solve)"
+        )
     d_fn = sp.lambdify(u, derivative, modules="mpmath")
     left = float(piece.left)
     right = float("inf") if piece.right is sp.oo else float(piece.right)
@@ -145,11 +198,32 @@ def _inverse_branch(piece: Piece, derivative: sp.Expr, lo: sp.Expr, hi: sp.Expr,
                     ok = False
                     break
             if ok:
-                return candidate
-    raise DerivationError(
-        f"generator {name!r}: no branch of the solutions {candidates} of f'(u) = t lies in "
-        f"({piece.left}, {piece.right}) for t in ({lo}, {hi})"
+                return candidate, ""
+    return None, (
+        f"no closed-form solution of f'(u) = t lies in ({piece.left}, {piece.right}) for t in "
+        f"({lo}, {hi}) (SymPy's solutions: {candidates})"
     )
+
+
+def _numeric_region(piece: Piece, lo: sp.Expr, hi: sp.Expr, why: str) -> tuple[Region, list]:
+    """The stationary region of ``piece`` with the numeric conjugate of :mod:`.legendre`."""
+    f = sp.Lambda(u, piece.expr)
+    value = ConjugateValue(t, f, piece.left, piece.right)
+    argmax = StationaryPoint(t, f, piece.left, piece.right)
+    steps = [
+        DerivationStep(
+            f"{why}: for t in ({lo}, {hi}), u*(t) is the root of f'(u) = t in "
+            f"({piece.left}, {piece.right}), computed numerically (safeguarded Newton "
+            "iteration; f' is increasing there), and f*(t) = t u* - f(u*); the certificate "
+            "checks it numerically",
+            sp.Eq(sp.Symbol("u^*"), argmax),
+        ),
+        DerivationStep(
+            "f*(t) = t u*(t) - f(u*(t)), numeric; f*'(t) = u*(t) (envelope theorem)",
+            sp.Eq(_FSTAR(t), value),
+        ),
+    ]
+    return Region("stationary", lo, hi, False, value, argmax), steps
 
 
 #: largest denominator q of a rational power u**(p/q) that the exact inversion of f' accepts
@@ -295,8 +369,12 @@ def _conjugate(gen: Generator) -> Conjugate:
                     sp.Eq(sp.Function("f'")(u), derivative),
                 )
             )
-        if not affine:
-            branch = _inverse_branch(piece, derivative, lo, hi, name)
+        branch, why = (None, "") if affine else _inverse_branch(piece, derivative, lo, hi, name)
+        if not affine and branch is None:
+            region, numeric_steps = _numeric_region(piece, lo, hi, why)
+            regions.append(region)
+            steps += numeric_steps
+        elif not affine:
             argmax = simplify_on_interval(branch, lo, hi)
             param = interval_parametrisation(lo, hi)
             value = simplify_on_interval(t * argmax - piece.expr.subs(u, argmax), lo, hi)
@@ -351,7 +429,7 @@ def _conjugate(gen: Generator) -> Conjugate:
         )
         if closed:
             previous = regions[-1]
-            at_end = sp.simplify(sp.limit(previous.value, t, b, "-"))
+            at_end = region_limit(previous, "hi")
             if sp.simplify(at_end - at_b) != 0:
                 raise DerivationError(
                     f"generator {name!r}: f* is not lower semicontinuous at t = b = {b} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import pytest
 import sympy as sp
 
@@ -80,11 +81,22 @@ def test_non_convex_generators_are_refused(expr, message):
     assert isinstance(info.value, InvalidGeneratorError)
 
 
-def test_no_closed_form_is_a_derivation_error():
-    # convex (f'' = 2 - sin u > 0) but 2u - 2 + cos u = t has no closed-form inverse
+def test_no_closed_form_falls_back_to_the_numeric_conjugate():
+    # convex (f'' = 2 - sin u > 0) but f'(u) = 2u + cos u = t has no closed-form inverse: it used
+    # to be a DerivationError; now f* is the numeric conjugate for t > f'(0+) = 1 and the limit
+    # -f(0+) = 1 + sin 1 below (oracle: the root of the hand-typed f' by mpmath.findroot)
+    from divergences.symbolic.legendre import ConjugateValue
+
     expr = x**2 + sp.sin(x) - 1 - sp.sin(1)
-    with pytest.raises(DerivationError, match="'mine'"):
-        make(expr)
+    d = make(expr)
+    assert d.derived.verified
+    assert d.conjugate.expr.has(ConjugateValue)
+    t = d.conjugate.variables[0]
+    with mpmath.workdps(40):
+        assert abs(mpmath.mpf(sp.N(d.conjugate(0), 40)) - (1 + mpmath.sin(1))) < 1e-35
+        root = mpmath.findroot(lambda y: 2 * y + mpmath.cos(y) - 5, 2)
+        want = 5 * root - (root**2 + mpmath.sin(root) - 1 - mpmath.sin(1))
+        assert abs(mpmath.mpf(sp.N(d.conjugate.expr.subs(t, 5), 40)) - want) < 1e-30
 
 
 def test_invalid_activation_is_refused():

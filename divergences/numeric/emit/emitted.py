@@ -71,6 +71,7 @@ from divergences.numeric.kernels.means import AffineTerm
 from divergences.numeric.precision import upcast
 from divergences.symbolic.cache import cached, source_fingerprint
 from divergences.symbolic.conjugate import internal_errors
+from divergences.symbolic.legendre import is_numeric
 from divergences.symbolic.serialize import register_dataclass
 from divergences.symbolic.symbols import r, t, u, v
 
@@ -279,7 +280,9 @@ def _choose_pieces(expr: sp.Expr, var: sp.Symbol, domain: sp.Set) -> _Forms:
     pairs = _pairs(sp.piecewise_fold(expr), domain)
     terms = None
     for branch, region in pairs:
-        if not branch.free_symbols:
+        if not branch.free_symbols or is_numeric(branch):
+            # a constant, or a numeric conjugate (printed as its solver, :mod:`.legendre`):
+            # nothing to search
             pieces.append((branch, region))
             scores.append(math.nan)
             continue

@@ -40,18 +40,40 @@ from collections.abc import Callable, Sequence
 
 import sympy as sp
 import torch
+from sympy.core.symbol import Str
 from sympy.printing.pytorch import TorchPrinter
 from torch import Tensor
 
 from divergences.errors import DerivationError
 from divergences.numeric import stable
 from divergences.numeric.precision import upcast
+from divergences.symbolic.legendre import ConjugateValue, StationaryPoint, is_numeric
 
+from . import legendre
+from .legendre import solver_for
 from .primitives import BY_CLASS, exp_capped, expm1, expm1_capped
 
 __all__ = ["Piece", "compile_pieces", "pieces_source"]
 
 Piece = tuple[sp.Expr, sp.Set]
+
+
+class _legendre_call(sp.Function):
+    """A numeric conjugate or stationary point (:mod:`divergences.symbolic.legendre`) reduced to
+    its argument and the key of its solver in :data:`.legendre.SOLVERS` (a ``Str``), so that
+    ``cse`` and the rewrites below never look inside the generator it carries."""
+
+    nargs = 2
+
+
+def _numeric_calls(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every numeric conjugate / stationary point replaced by a solver call."""
+    if not is_numeric(expr):
+        return expr
+    return expr.replace(
+        lambda e: isinstance(e, (ConjugateValue, StationaryPoint)),
+        lambda e: _legendre_call(_numeric_calls(e.args[0]), Str(solver_for(e))),
+    )
 
 
 class _reciprocal(sp.Function):
@@ -139,6 +161,11 @@ class _Printer(TorchPrinter):
     _print_tanh = _print_Function
     _print_Abs = _print_Function
     _print_LambertW = _print_Function
+
+    def _print__legendre_call(self, expr: sp.Expr) -> str:
+        arg, key = expr.args
+        method = "conjugate" if key.name.startswith("ConjugateValue") else "stationary_point"
+        return f"_legendre[{key.name!r}].{method}({self._print(arg)})"
 
     def _print__scaled(self, expr: sp.Expr) -> str:
         k, inner = expr.args
@@ -382,6 +409,7 @@ def _factor_constants(expr: sp.Expr) -> sp.Expr:
 def _expr_lines(expr: sp.Expr, target: str, prefix: str) -> list[str]:
     """Assignments computing ``expr`` into ``target`` with shared subexpressions."""
     symbols = sp.numbered_symbols(prefix)
+    expr = _numeric_calls(expr)
     prepared = _reciprocal_powers(_cap_nested_exponentials(_factor_constants(_fold_numbers(expr))))
     replacements, (reduced,) = sp.cse(prepared, symbols=symbols, optimizations=None)
     lines = [f"    {sym} = {_PRINTER.doprint(value)}" for sym, value in replacements]
@@ -490,6 +518,7 @@ def compile_pieces(
         "_s": stable,
         "_inf": math.inf,
         "_nan": math.nan,
+        "_legendre": legendre.SOLVERS,
     }
     # the source was printed by this module from a SymPy expression, not taken from a user
     exec(compile(source, filename, "exec"), namespace)
