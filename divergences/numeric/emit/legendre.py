@@ -50,6 +50,9 @@ ITERATIONS = {torch.float64: 128, torch.float32: 64}
 #: printed key -> solver (filled by :func:`solver_for` when the printer meets a numeric function)
 SOLVERS: dict[str, LegendreSolver] = {}
 
+#: ``compile_pieces(pieces, var, name) -> (source, function)`` of :mod:`.printer`
+Compiler = Callable[[tuple[tuple[sp.Expr, sp.Set], ...], sp.Symbol, str], tuple[str, Callable]]
+
 _KEY = re.compile(r"(ConjugateValue|StationaryPoint)_[0-9a-f]{16}")
 
 
@@ -182,12 +185,11 @@ def _expanded(expr: sp.Expr) -> sp.Expr:
     return sp.expand(sp.expand_log(expr, force=True), force=True)
 
 
-def solver_for(expr: ConjugateValue | StationaryPoint) -> str:
-    """The key under which :data:`SOLVERS` holds the solver of ``expr``'s piece (built, from
-    ``f``, ``f'`` and ``f''`` printed by :func:`.printer.compile_pieces`, on first use)."""
-    # imported here: the printer imports this module to print the numeric functions
-    from .printer import compile_pieces
-
+def solver_for(expr: ConjugateValue | StationaryPoint, compile_pieces: Compiler) -> str:
+    """The key under which :data:`SOLVERS` holds the solver of ``expr``'s piece, built on first
+    use from ``f``, ``f'`` and ``f''`` compiled by ``compile_pieces`` (the printer passes its own
+    :func:`.printer.compile_pieces`: this module does not import the printer, which imports it).
+    """
     key = numeric_key(expr)
     if not _KEY.fullmatch(key):  # the key is printed into source: our own hash, checked anyway
         raise ValueError(f"not a numeric-conjugate key: {key!r}")

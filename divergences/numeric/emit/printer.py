@@ -72,7 +72,7 @@ def _numeric_calls(expr: sp.Expr) -> sp.Expr:
         return expr
     return expr.replace(
         lambda e: isinstance(e, (ConjugateValue, StationaryPoint)),
-        lambda e: _legendre_call(_numeric_calls(e.args[0]), Str(solver_for(e))),
+        lambda e: _legendre_call(_numeric_calls(e.args[0]), Str(solver_for(e, compile_pieces))),
     )
 
 
