@@ -29,6 +29,9 @@ from .symbolic.steps import DerivationStep, Step
 from .symbolic.symbols import r, t, u, v
 
 if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+
     from torch import Tensor
 
     from .numeric.emit import Emitted
@@ -257,6 +260,31 @@ class FDivergence:
         name = self.entry.name if self.parameters else self.name
         params = "".join(f", {k}={val}" for k, val in self.parameters.items())
         return f"FDivergence({name!r}{params}, f(u) = {self._derivation.generator.expr})"
+
+    # -- reports and notebook display (divergences.render) --------------------------------------
+    def report(self, path: str | os.PathLike[str], *, plots: bool = True) -> Path:
+        """Write this divergence's derivation page (HTML: MathML, every derivation and
+        certificate step with how it was checked, plots) to ``path``: a ``.html`` file, or a
+        folder that receives ``<name>.html``. Returns the path written. See
+        :func:`divergences.render.write_divergence_page`."""
+        from .render import write_divergence_page
+
+        return write_divergence_page(self, path, plots=plots)
+
+    def _repr_html_(self) -> str:
+        from .render import card_html
+
+        return card_html(self)
+
+    def _repr_latex_(self) -> str:
+        from .render import card_latex
+
+        return card_latex(self)
+
+    def _repr_markdown_(self) -> str:
+        from .render import card_markdown
+
+        return card_markdown(self)
 
 
 def names() -> tuple[str, ...]:

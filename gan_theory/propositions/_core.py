@@ -200,3 +200,19 @@ class Proposition:
     @property
     def failures(self) -> tuple[Step, ...]:
         return tuple(step for step in self.steps if not step.passed)
+
+    # -- notebook display (gan_theory.report.cards) ---------------------------------------------
+    def _repr_html_(self) -> str:
+        from ..report.cards import card_html
+
+        return card_html(self)
+
+    def _repr_latex_(self) -> str:
+        from ..report.cards import card_latex
+
+        return card_latex(self)
+
+    def _repr_markdown_(self) -> str:
+        from ..report.cards import card_markdown
+
+        return card_markdown(self)

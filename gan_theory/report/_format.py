@@ -1,41 +1,39 @@
-"""Markdown building blocks shared by the report's sections (no report logic here)."""
+"""Markdown building blocks shared by the report's sections (no report logic here).
+
+``text``, ``code`` and ``latex`` are :mod:`divergences.render.escape`'s ``markdown``, ``code`` and
+``latex`` (one implementation for the report and the notebook cards).
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+from functools import cache
 
 import sympy as sp
 
+import divergences as dv
+from divergences.render import escape
 from divergences.symbolic.steps import Step
 
-__all__ = ["cell", "code", "latex", "math", "step_summary", "steps_table", "text"]
+__all__ = [
+    "cell",
+    "code",
+    "latex",
+    "math",
+    "optimal_discriminator",
+    "step_summary",
+    "steps_table",
+    "text",
+]
+
+#: :func:`divergences.optimal_discriminator`, derived and checked once per process (the HTML,
+#: Markdown and JSON of a report show the same derivation)
+optimal_discriminator = cache(dv.optimal_discriminator)
 
 
-def text(value: str) -> str:
-    """``value`` as Markdown prose that renders as the same characters and never as HTML.
-
-    ``&`` and ``<`` become entities (no tag or entity can start), and the Markdown marks
-    ``\\ ` * _ [ ] #`` are backslash-escaped (no link, emphasis or heading can start). A name
-    like ``<script>alert(1)</script>`` is shown as text.
-    """
-    escaped = value.replace("&", "&amp;").replace("<", "&lt;")
-    return "".join("\\" + ch if ch in "\\`*_[]#" else ch for ch in escaped)
-
-
-def code(value: str) -> str:
-    """``value`` as an inline code span: shown verbatim (Markdown renders code spans as text,
-    never as HTML), fenced by more backticks than ``value`` has in a row."""
-    longest = max((len(run) for run in re.findall("`+", value)), default=0)
-    fence = "`" * (longest + 1)
-    return f"{fence} {value} {fence}" if longest else f"{fence}{value}{fence}"
-
-
-def latex(value: str) -> str:
-    """A LaTeX string from a caller (an entry's ``formula``) made safe inside ``$...$``: ``<``,
-    ``&`` and ``$`` become ``\\lt``, ``\\&`` and ``\\$``, so the text can neither close the
-    math nor start an HTML tag, and renders the same."""
-    return value.replace("&", "\\&").replace("<", "\\lt ").replace("$", "\\$")
+text = escape.markdown
+code = escape.code
+latex = escape.latex
 
 
 def math(obj: sp.Basic) -> str:

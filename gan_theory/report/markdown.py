@@ -3,14 +3,14 @@
 For every divergence: the generator, the derivation of its conjugate step by step, the domain, the
 output activation (and where it came from), the optimal critic and the certificate table; then the
 propositions of GAN theory with their checked steps (:mod:`.propositions`). Math is written as
-``$...$`` LaTeX, which GitHub and most Markdown viewers render.
+``$...$`` LaTeX, which GitHub and most Markdown viewers render. The whole report (HTML, this
+Markdown and JSON) is written by :func:`gan_theory.report.write_report`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -21,12 +21,15 @@ from ._format import cell as _cell
 from ._format import code as _code
 from ._format import latex as _latex
 from ._format import math as _m
-from ._format import step_summary as _step_summary
+from ._format import optimal_discriminator
 from ._format import steps_table as _steps_table
 from ._format import text as _text
-from .propositions import propositions_section, propositions_summary
+from .propositions import propositions_section
 
-__all__ = ["REPORTED", "registry_report", "write_report"]
+if TYPE_CHECKING:
+    from ..propositions import Proposition
+
+__all__ = ["REPORTED", "registry_report", "reported_divergences"]
 
 #: what the report covers: every registered name with its defaults, plus more family members
 REPORTED: tuple[tuple[str, dict[str, object]], ...] = (
@@ -78,7 +81,7 @@ def _section(d: dv.FDivergence) -> list[str]:
 
 
 def _discriminator_section() -> list[str]:
-    d_star, derivation, steps = dv.optimal_discriminator()
+    d_star, derivation, steps = optimal_discriminator()
     lines = [
         "## The optimal discriminator",
         "",
@@ -93,9 +96,16 @@ def _discriminator_section() -> list[str]:
     return lines
 
 
-def registry_report() -> tuple[str, list[dict[str, object]]]:
-    """The Markdown text and a JSON-ready summary of every reported divergence."""
-    divergences = [dv.get(name, **params) for name, params in REPORTED]
+def registry_report(
+    divergences: Sequence[dv.FDivergence] | None = None,
+    propositions: Sequence[Proposition] | None = None,
+    *,
+    discriminator: bool = True,
+) -> str:
+    """The Markdown report: a summary table, the optimal discriminator, one section per
+    divergence, then the propositions (all reported ones by default)."""
+    if divergences is None:
+        divergences = reported_divergences()
     passed = sum(step.passed for d in divergences for step in d.steps)
     total = sum(len(d.steps) for d in divergences)
     numeric = sum(not step.symbolic for d in divergences for step in d.steps)
@@ -125,36 +135,15 @@ def registry_report() -> tuple[str, list[dict[str, object]]]:
             f"{ok}/{len(d.steps)} |"
         )
     lines.append("")
-    lines += _discriminator_section()
+    if discriminator:
+        lines += _discriminator_section()
     for d in divergences:
         lines += _section(d)
-    lines += propositions_section()
-    summary = [
-        {
-            "name": d.name,
-            "parameters": {k: str(x) for k, x in d.parameters.items()},
-            "generator": str(d.generator(u)),
-            "conjugate": str(d.conjugate(t)),
-            "conjugate_domain": str(d.conjugate_domain),
-            "activation": str(d.activation(v)),
-            "activation_source": d.activation_source,
-            "optimal_critic": str(d.optimal_critic(r)),
-            "steps": [_step_summary(s) for s in d.steps],
-        }
-        for d in divergences
-    ]
-    return "\n".join(lines), summary
+    if propositions is None or propositions:
+        lines += propositions_section(propositions)
+    return "\n".join(lines)
 
 
-def write_report(out: str | os.PathLike[str]) -> list[Path]:
-    """Write ``derivations.md`` (divergences, then the propositions of GAN theory),
-    ``derivations.json`` and ``propositions.json`` into ``out``; return the paths."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    text, summary = registry_report()
-    md, js = out / "derivations.md", out / "derivations.json"
-    props = out / "propositions.json"
-    md.write_text(text + "\n", encoding="utf-8")
-    js.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    props.write_text(json.dumps(propositions_summary(), indent=2) + "\n", encoding="utf-8")
-    return [md, js, props]
+def reported_divergences() -> list[dv.FDivergence]:
+    """The divergences of :data:`REPORTED`, derived (or read from the cache)."""
+    return [dv.get(name, **params) for name, params in REPORTED]

@@ -7,18 +7,27 @@ LaTeX and the table of checked steps (symbolic derivation steps and numeric witn
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from ..propositions import Proposition, all_propositions
 from ._format import cell as _cell
 from ._format import step_summary as _step_summary
 from ._format import steps_table as _steps_table
 
+if TYPE_CHECKING:
+    from ..propositions import Proposition
+
 __all__ = ["propositions_section", "propositions_summary"]
+
+
+def _all() -> Sequence[Proposition]:
+    from ..propositions import all_propositions
+
+    return all_propositions()
 
 
 def propositions_section(props: Sequence[Proposition] | None = None) -> list[str]:
     """Markdown lines: a summary table, then one subsection per proposition with its steps."""
-    props = all_propositions() if props is None else props
+    props = _all() if props is None else props
     passed = sum(step.passed for p in props for step in p.steps)
     total = sum(len(p.steps) for p in props)
     numeric = sum(not step.symbolic for p in props for step in p.steps)
@@ -58,7 +67,7 @@ def propositions_section(props: Sequence[Proposition] | None = None) -> list[str
 
 def propositions_summary(props: Sequence[Proposition] | None = None) -> list[dict[str, object]]:
     """A JSON-ready list: name, title, source, statement, passed and the steps of each."""
-    props = all_propositions() if props is None else props
+    props = _all() if props is None else props
     return [
         {
             "name": p.name,

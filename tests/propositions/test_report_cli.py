@@ -46,20 +46,20 @@ def test_summary_is_json_and_true_to_the_steps() -> None:
         assert [s["description"] for s in entry["steps"]] == [s.description for s in prop.steps]
 
 
-def test_write_report_adds_the_propositions(tmp_path, monkeypatch) -> None:
-    # the divergence part is covered by tests/test_cli_report.py; stub it to keep this fast
-    monkeypatch.setattr(markdown_module, "registry_report", lambda: ("# divergences", []))
-    paths = write_report(tmp_path)
-    assert [p.name for p in paths] == ["derivations.md", "derivations.json", "propositions.json"]
-    data = json.loads((tmp_path / "propositions.json").read_text())
-    assert len(data) == len(propositions.names())
+def test_write_report_adds_the_propositions(tmp_path) -> None:
+    # only propositions: no divergence is derived, which keeps this fast
+    names = ["gibbs", "cross_entropy"]
+    paths = write_report(tmp_path, only=names, formats=("md", "json"), progress=False)
+    assert sorted(p.name for p in paths) == ["derivations.md", "report.json"]
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert [p["name"] for p in data["propositions"]] == ["cross_entropy", "gibbs"]  # theory order
+    assert "# Propositions of GAN theory" in (tmp_path / "derivations.md").read_text()
 
 
 def test_report_includes_the_section(monkeypatch) -> None:
-    monkeypatch.setattr(markdown_module, "REPORTED", ())
     monkeypatch.setattr(markdown_module, "_discriminator_section", lambda: [])
-    text, _ = markdown_module.registry_report()
-    assert "# Propositions of GAN theory" in text
+    text = markdown_module.registry_report([], [propositions.get("gibbs")])
+    assert "# Propositions of GAN theory" in text and "## 1. `gibbs`" in text
 
 
 def test_cli_passes_and_lists_steps(capsys) -> None:
