@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from ._notebook import NotebookCard
 from .registry import REGISTRY, Entry, register_entry
 from .symbolic.derivation import Derivation, Facts, derive
 from .symbolic.generator import Limits
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["FDivergence", "get", "names", "register"]
 
 
-class FDivergence:
+class FDivergence(NotebookCard):
     """An f-divergence :math:`D_f(P \\| Q) = \\mathbb{E}_Q[f(p/q)]` with its derived quantities.
 
     Attributes:
@@ -271,20 +272,13 @@ class FDivergence:
 
         return write_divergence_page(self, path, plots=plots)
 
-    def _repr_html_(self) -> str:
-        from .render import card_html
+    def _card(self, kind: str) -> str:
+        """The notebook summary card (:class:`~divergences._notebook.NotebookCard`)."""
+        from . import render
 
-        return card_html(self)
-
-    def _repr_latex_(self) -> str:
-        from .render import card_latex
-
-        return card_latex(self)
-
-    def _repr_markdown_(self) -> str:
-        from .render import card_markdown
-
-        return card_markdown(self)
+        return {"html": render.card_html, "latex": render.card_latex}.get(
+            kind, render.card_markdown
+        )(self)
 
 
 def names() -> tuple[str, ...]:

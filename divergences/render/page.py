@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
+from .._atomic import write_text_atomic
 from ..symbolic.steps import DerivationStep, Step
 from ..symbolic.symbols import r, t, u, v
 from . import escape
@@ -403,22 +404,11 @@ def write_divergence_page(
         The path written. The file is written whole or not at all (temporary file, then
         renamed).
     """
-    import tempfile
-
     from .names import slug
 
     target = Path(path)
     if target.suffix.lower() != ".html":
         target.mkdir(parents=True, exist_ok=True)
         target = target / f"{slug(d.name)}.html"
-    text = divergence_page(d, plots=plots)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".html")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(target, divergence_page(d, plots=plots))
     return target

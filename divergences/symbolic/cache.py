@@ -37,11 +37,11 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from .._atomic import write_text_atomic
 from .serialize import JSONValue, SerializationError, decode, encode, parse_json
 
 __all__ = ["FORMAT", "cache_dir", "cached", "clear_memory_cache", "source_fingerprint"]
@@ -188,19 +188,9 @@ def _write(path: Path, key: str, parts: tuple[str, ...], value: object) -> None:
         text = json.dumps(_envelope(key, parts, tree), allow_nan=False)
     except (SerializationError, ValueError, RecursionError):
         return  # kept in memory only
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError:
-        pass  # a read-only or full disk only costs a recomputation next time
+    # a read-only or full disk only costs a recomputation next time
+    with contextlib.suppress(OSError):
+        write_text_atomic(path, text)
 
 
 def cached(

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import sympy as sp
 
+from divergences._notebook import NotebookCard
 from divergences.symbolic.simplify import is_zero
 from divergences.symbolic.steps import Step
 
@@ -143,7 +144,7 @@ def compare(
 
 
 @dataclass(frozen=True, eq=False)
-class Proposition:
+class Proposition(NotebookCard):
     """A claim of GAN theory with a step-by-step checked derivation.
 
     Attributes:
@@ -202,17 +203,10 @@ class Proposition:
         return tuple(step for step in self.steps if not step.passed)
 
     # -- notebook display (gan_theory.report.cards) ---------------------------------------------
-    def _repr_html_(self) -> str:
-        from ..report.cards import card_html
+    def _card(self, kind: str) -> str:
+        """The notebook summary card (:class:`divergences._notebook.NotebookCard`)."""
+        from ..report import cards
 
-        return card_html(self)
-
-    def _repr_latex_(self) -> str:
-        from ..report.cards import card_latex
-
-        return card_latex(self)
-
-    def _repr_markdown_(self) -> str:
-        from ..report.cards import card_markdown
-
-        return card_markdown(self)
+        return {"html": cards.card_html, "latex": cards.card_latex}.get(
+            kind, cards.card_markdown
+        )(self)

@@ -25,6 +25,7 @@ import pytest
 import sympy as sp
 
 import divergences as dv
+from divergences import _atomic as atomic_module
 from divergences.symbolic import cache as cache_module
 from divergences.symbolic import serialize
 from divergences.symbolic.cache import cached, source_fingerprint
@@ -572,10 +573,11 @@ def test_disk_errors_while_writing_do_not_raise(cache_directory, monkeypatch, fa
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
+    # the cache writes through divergences._atomic.write_text_atomic
     if failing == "mkstemp":
-        monkeypatch.setattr(cache_module.tempfile, "mkstemp", read_only)
+        monkeypatch.setattr(atomic_module.tempfile, "mkstemp", read_only)
     else:
-        monkeypatch.setattr(cache_module.os, "replace", read_only)
+        monkeypatch.setattr(atomic_module.os, "replace", read_only)
     assert cached(("test", failing), lambda: "v", fingerprint=FINGERPRINT) == "v"
     assert list(cache_directory.iterdir()) == []  # no entry and no temporary file left
 
