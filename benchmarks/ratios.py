@@ -44,6 +44,8 @@ class Target:
 AT_MOST_1_2X = Target(1.2, strict=False, text="<= 1.2x")
 FASTER = Target(1.0, strict=True, text="< 1 (faster)")
 NOT_SLOWER = Target(1.0, strict=False, text="<= 1 (not slower)")
+AT_MOST_HALF = Target(0.5, strict=False, text="<= 0.5x")
+AT_MOST_0_8X = Target(0.8, strict=False, text="<= 0.8x")
 
 
 def mark(benchmark, *, case: str, side: str, label: str, target: Target, group: str) -> None:

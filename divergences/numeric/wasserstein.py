@@ -29,6 +29,7 @@ import numbers
 import warnings
 from types import ModuleType
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -304,7 +305,7 @@ def _wasserstein_1d_cost(
     """:math:`W_p^p` over the last dim; inputs already broadcast to a common batch shape."""
     n, m = x.shape[-1], y.shape[-1]
     if x_weights is None and y_weights is None and n == m:
-        gaps = torch.sort(x, dim=-1).values - torch.sort(y, dim=-1).values
+        gaps = _sorted(x) - _sorted(y)
         return _abs_pow(gaps, p).mean(dim=-1)
 
     x_sorted, x_cdf = _sorted_with_cdf(x, x_weights)
@@ -336,6 +337,41 @@ def _pot() -> ModuleType:
     return ot
 
 
+def _numpy_sorts(samples: Tensor) -> bool:
+    """Whether ``samples`` may be sorted by NumPy instead of ``torch.sort``.
+
+    NumPy's sort (``np.sort``/``np.argsort`` with their SIMD kernels, x86-simd-sort) is 3-9x
+    faster than ``torch.sort`` on one CPU thread (1e6 float64: 12 ms / 37 ms against 115 ms,
+    ``benchmarks/bench_wasserstein.py``). It is used for plain strided float32/float64 CPU
+    tensors only: never on an accelerator (no host transfer), under ``torch.compile`` or inside
+    a ``torch.func`` transform (which need torch operations), or on a meta tensor.
+    """
+    return (
+        samples.device.type == "cpu"
+        and samples.dtype in (torch.float32, torch.float64)
+        and samples.layout == torch.strided
+        and not torch.compiler.is_compiling()
+        and not torch._C._functorch.is_functorch_wrapped_tensor(samples)
+    )
+
+
+def _sorted(samples: Tensor) -> Tensor:
+    """``torch.sort(samples, dim=-1).values``, differentiable (gradients follow the order)."""
+    if not _numpy_sorts(samples):
+        return torch.sort(samples, dim=-1).values
+    if samples.requires_grad and torch.is_grad_enabled():
+        return samples.gather(-1, _sort_order(samples))
+    return torch.from_numpy(np.sort(samples.detach().numpy(), axis=-1))
+
+
+def _sort_order(samples: Tensor) -> Tensor:
+    """The permutation that sorts the last dimension (``torch.sort(...).indices``; among equal
+    values any order, which changes no distance)."""
+    if not _numpy_sorts(samples):
+        return torch.sort(samples, dim=-1).indices
+    return torch.from_numpy(np.argsort(samples.detach().numpy(), axis=-1))
+
+
 def _prepend_zero(cdf: Tensor) -> Tensor:
     return torch.cat([cdf.new_zeros((*cdf.shape[:-1], 1)), cdf], dim=-1)
 
@@ -344,10 +380,11 @@ def _sorted_with_cdf(samples: Tensor, weights: Tensor | None) -> tuple[Tensor, T
     """Sorted samples and the cumulative normalised weights, whose last entry is exactly 1."""
     n = samples.shape[-1]
     if weights is None:
-        sorted_samples = torch.sort(samples, dim=-1).values
+        sorted_samples = _sorted(samples)
         steps = torch.arange(1, n + 1, dtype=samples.dtype, device=samples.device)
         return sorted_samples, (steps / n).expand_as(sorted_samples).contiguous()
-    sorted_samples, order = torch.sort(samples, dim=-1)
+    order = _sort_order(samples)
+    sorted_samples = samples.gather(-1, order)
     cumulative = torch.cumsum(weights.gather(-1, order), dim=-1)
     # Dividing by the total (rather than normalising the weights first) makes the last level
     # exactly 1.0 for both distributions, so no sliver of mass is left unmatched by rounding.
