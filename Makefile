@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-thorough report bench lint clean
+.PHONY: venv test test-thorough report bench gpu-check lint clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,10 @@ bench: venv
 	$(BIN)/python -m pytest benchmarks --benchmark-only -q -o python_files='bench_*.py' \
 		--benchmark-json=.benchmarks/latest.json
 	$(BIN)/python -m benchmarks.ratios .benchmarks/latest.json
+
+# CUDA tests and a GPU timing sweep into .benchmarks/gpu-check.json; says so and exits 0 without CUDA
+gpu-check: venv
+	$(BIN)/python -m benchmarks.gpu_check
 
 lint: venv
 	$(BIN)/ruff check divergences gan_theory tests benchmarks
