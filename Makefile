@@ -1,12 +1,13 @@
-# `make test` and `make report` each build the virtual environment from nothing.
+# `make test`, `make report` and `make docs` each build the virtual environment from nothing.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # CPU build of torch (an unpinned torch pulls a multi-GB CUDA build).
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: venv test test-thorough report bench gpu-check lint clean
+.PHONY: venv test test-thorough report docs bench gpu-check lint clean
 
 venv: $(STAMP)
 
@@ -17,6 +18,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# the docs extra (Sphinx, MyST, furo) on top of the dev venv
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
+	touch $(DOCS_STAMP)
+
 test: venv
 	$(BIN)/ruff check divergences gan_theory tests benchmarks
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m "not slow"
@@ -26,6 +32,13 @@ test-thorough: venv
 
 report: venv
 	$(BIN)/gan-theory report --out report
+
+# the site: guide (docs/*.md), API reference (docstrings), a small derivation report (report/);
+# -W: any warning fails the build; -E: every page is read again (no warning hidden by a cache)
+docs: $(DOCS_STAMP)
+	rm -rf build/docs
+	$(BIN)/sphinx-build -W --keep-going -E -q -b html -d build/doctrees docs build/docs
+	@echo "docs: build/docs/index.html"
 
 bench: venv
 	mkdir -p .benchmarks
@@ -41,4 +54,4 @@ lint: venv
 	$(BIN)/ruff check divergences gan_theory tests benchmarks
 
 clean:
-	rm -rf $(VENV) report .pytest_cache .benchmarks
+	rm -rf $(VENV) report .pytest_cache .benchmarks build/docs build/doctrees .artifacts

@@ -126,7 +126,7 @@ def _table(results: dict[str, dict[int, dict[str, float]]]) -> str:
         peers = [label for label in labels if not label.startswith("library")]
         header = ["n", *(f"{label} ns/elem" for label in labels)]
         header += [f"{library} / {peer}" for peer in peers]
-        lines += [f"### {case}", "", "| " + " | ".join(header) + " |"]
+        lines += [f"## {case}", "", "| " + " | ".join(header) + " |"]
         lines.append("|" + "---|" * len(header))
         for n, times in by_size.items():
             row = [f"{n:.0e}", *(f"{times[label] / n * 1e9:.2f}" for label in labels)]

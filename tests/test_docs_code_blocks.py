@@ -20,6 +20,12 @@
 
 ``docs/extending.md`` has its own test (``tests/test_docs_extending.py``); ``docs/accuracy.md``
 has no Python block. Every page with a Python block is covered by one of these tests.
+
+The guide pages of the documentation site (``make docs``) show their examples as ``pycon``
+sessions with their output: the sessions run as doctests in a fresh process (the examples
+register a divergence, which must not leak into this session's registry), with the output
+checked as shown; ``docs/report.md``'s session is run by ``tests/report/test_docs_report.py``.
+Every page with a ``pycon`` block is covered by one of these tests.
 """
 
 from __future__ import annotations
@@ -42,8 +48,15 @@ TESTED_ELSEWHERE = {
 }
 
 
-def _blocks(page: str) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", (ROOT / page).read_text(encoding="utf-8"), re.S)
+#: pages whose ``pycon`` sessions run as doctests here
+SESSIONS = ["docs/quickstart.md", "docs/losses.md", "docs/generators.md", "docs/training.md"]
+#: pages whose ``pycon`` sessions other tests run
+SESSIONS_ELSEWHERE = {"docs/report.md": "tests/report/test_docs_report.py"}
+
+
+def _blocks(page: str, language: str = "python") -> list[str]:
+    text = (ROOT / page).read_text(encoding="utf-8")
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
 
 
 def _shown_output(block: str) -> list[str]:
@@ -62,6 +75,41 @@ def test_every_page_with_python_blocks_is_tested() -> None:
     pages = {"README.md"} | {f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")}
     with_code = {page for page in pages if _blocks(page)}
     assert with_code == set(PAGES) | set(TESTED_ELSEWHERE)
+
+
+def test_every_page_with_a_session_is_tested() -> None:
+    pages = {"README.md"} | {f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")}
+    with_sessions = {page for page in pages if _blocks(page, "pycon")}
+    assert with_sessions == set(SESSIONS) | set(SESSIONS_ELSEWHERE)
+
+
+_RUN_SESSIONS = """
+import doctest, re, sys
+failed = 0
+for page in sys.argv[1:]:
+    with open(page, encoding="utf-8") as file:
+        text = file.read()
+    session = "\\n".join(re.findall(r"```pycon\\n(.*?)```", text, re.S))
+    test = doctest.DocTestParser().get_doctest(session, {}, page, page, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    result = runner.summarize(verbose=False)
+    print(f"{page}: {result.attempted} examples, {result.failed} failed")
+    failed += result.failed or not result.attempted
+sys.exit(1 if failed else 0)
+"""
+
+
+def test_guide_sessions_run_as_shown(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", _RUN_SESSIONS, *(str(ROOT / page) for page in SESSIONS)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert out.returncode == 0, (out.stdout + out.stderr)[-6000:]
+    assert out.stdout.count(" 0 failed") == len(SESSIONS), out.stdout
 
 
 @pytest.mark.parametrize("page", PAGES)

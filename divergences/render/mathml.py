@@ -10,7 +10,9 @@ verbatim and one-sided limits without their side; the LaTeX printer gets all of 
 Whatever the converter produces is passed through :func:`sanitize`, which rebuilds it from a
 whitelist of MathML elements and attributes and escapes every text node: LaTeX such as
 ``\\text{<script>...}`` or ``\\href{javascript:...}{x}`` (which ``latex2mathml`` copies through)
-cannot put a tag, a link, a style or an event handler into a page.
+cannot put a tag, a link, a style or an event handler into a page. Then a pair of fences
+(``\\left( ... \\right)``) that encloses only a line of text is made non-stretchy, as TeX sizes
+it, since MathML Core would give it the width of its widest variant (``f ( u )``).
 """
 
 from __future__ import annotations
@@ -163,6 +165,53 @@ def sanitize(markup: str) -> tuple[str, tuple[str, ...]]:
     return "".join(parser.out), tuple(parser.dropped)
 
 
+_TAG = re.compile(r"<(/?)([a-z]+)([^>]*)>")
+#: elements taller than a line of text: a fence around one of them is stretched
+_TALL = frozenset({"mfrac", "msqrt", "mroot", "munder", "munderover", "mtable"})
+_STRETCHY, _NOT_STRETCHY = 'stretchy="true"', 'stretchy="false"'
+
+
+def _fit_fences(markup: str) -> str:
+    """Fences (``\\left( ... \\right)``) around no more than a line of text are not stretched.
+
+    MathML Core gives a vertically stretchy operator the width of its widest size variant, so
+    with a math font a stretched parenthesis around ``u`` is twice as wide as the glyph and
+    SymPy's ``f{\\left(u \\right)}`` reads ``f ( u )``. TeX sizes ``\\left``/``\\right`` to
+    what they enclose, which for a line of text is the glyph itself; so a pair of fences that
+    encloses no fraction, root, limit or table (:data:`_TALL`) is marked ``stretchy="false"``.
+    ``markup`` is :func:`sanitize`'s output (well-formed, no self-closing tags).
+    """
+    tokens: list[str] = []
+    # per open element, its fence pairs still open: [index of the opening fence, encloses tall]
+    frames: list[list[list]] = []
+    position = 0
+    for match in _TAG.finditer(markup):
+        tokens.append(markup[position : match.start()])
+        position = match.end()
+        closing, tag, attrs = match.groups()
+        if closing:
+            if frames:
+                frames.pop()
+        else:
+            if tag in _TALL:
+                for pair in (pair for frame in frames for pair in frame):
+                    pair[1] = True
+            if tag == "mo" and frames and _STRETCHY in attrs and 'fence="true"' in attrs:
+                if 'form="prefix"' in attrs:
+                    frames[-1].append([len(tokens), False])
+                elif 'form="postfix"' in attrs and frames[-1]:
+                    opening, tall = frames[-1].pop()
+                    if not tall:
+                        tokens[opening] = tokens[opening].replace(_STRETCHY, _NOT_STRETCHY)
+                        tokens.append(match.group(0).replace(_STRETCHY, _NOT_STRETCHY))
+                        frames.append([])
+                        continue
+            frames.append([])
+        tokens.append(match.group(0))
+    tokens.append(markup[position:])
+    return "".join(tokens)
+
+
 def _fallback(latex: str, display: bool) -> str:
     mode = "block" if display else "inline"
     return (
@@ -191,7 +240,7 @@ def latex_to_mathml(latex: str, display: bool = False) -> str:
     markup, _ = sanitize(converted)
     if not markup.startswith("<math"):
         return _fallback(latex, display)
-    return markup
+    return _fit_fences(markup)
 
 
 def to_mathml(obj: sp.Basic, display: bool = False) -> str:

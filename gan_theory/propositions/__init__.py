@@ -29,8 +29,8 @@ gibbs                      KL >= 0 (equality iff P = Q) and KL is not symmetric
 js_bounds                  JS symmetric, 0 <= JS <= log 2, attained on disjoint supports
 fgan_bound                 D_f >= sup_T E_P[T] - E_Q[f*(T)], tight at T* = f'(p/q)
 saturation                 minimax generator gradient -> 0 as D(G(z)) -> 0; non-saturating -> -1
-disjoint_supports          parallel lines: JS = log 2, KL = oo, W1 = |theta| (Arjovsky 2017)
-kantorovich_rubinstein     sup over 1-Lipschitz f of E_P f - E_Q f = W1 = integral |F - G|
+disjoint_supports          parallel lines: JS = log 2, KL = oo, W1 = ``|theta|`` (Arjovsky 2017)
+kantorovich_rubinstein     sup over 1-Lipschitz f of E_P f - E_Q f = W1 = ``integral |F - G|``
 =========================  ===================================================================
 """
 

@@ -55,3 +55,14 @@ def test_the_library_math_loses_nothing():
 def test_unparsable_latex_is_shown_as_its_source():
     markup = latex_to_mathml(r"\frac{1}{")
     assert 'class="math-fallback"' in markup and r"\frac{1}{" in markup
+
+
+def test_fences_stretch_only_around_something_taller_than_a_line():
+    # MathML Core makes a stretchy fence as wide as its widest variant: f ( u ) with a math font
+    def fences(markup):
+        return re.findall(r'<mo stretchy="(\w+)" fence="true"', markup)
+
+    assert fences(to_mathml(sp.Function("f")(sp.Symbol("u")))) == ["false", "false"]
+    assert fences(latex_to_mathml(r"\left(\frac{1}{2}\right)")) == ["true", "true"]
+    nested = latex_to_mathml(r"\left(a + \left(b\right) + \left(\frac{1}{2}\right)\right)")
+    assert fences(nested) == ["true", "false", "false", "true", "true", "true"]
