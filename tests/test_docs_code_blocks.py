@@ -40,7 +40,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["README.md", "docs/security.md"]
+PAGES = ["README.md", "docs/security.md", "docs/distributions.md"]
 #: pages whose blocks other tests run
 TESTED_ELSEWHERE = {
     "docs/extending.md": "tests/test_docs_extending.py",
