@@ -298,7 +298,7 @@ class LogPerspective:
             low, high = _compile_tail(low_expr, "low"), _compile_tail(high_expr, "high")
             if _agrees_with_mpmath(low, low_expr) and _agrees_with_mpmath(high, high_expr):
                 self._low, self._high = low, high
-        except Exception:
+        except Exception:  # no expansion (SymPy failed on it): the clamped tails below
             pass
         self.exact_tails = self._low is not None
         self._terms: tuple[tuple[float, _Fn], ...] | None = None
