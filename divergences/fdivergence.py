@@ -234,7 +234,8 @@ class FDivergence(NotebookCard):
             validate: check that the entries are finite, non-negative and sum to one within
                 :func:`~divergences.numeric._checks.normalisation_tolerance` (one host
                 synchronisation, and a graph break under ``torch.compile``). ``False`` keeps
-                only the shape/dtype checks, for hot loops and compiled code.
+                only the shape/dtype checks, for hot loops and compiled code; then a ``NaN``
+                entry gives ``NaN``, and a negative entry an unspecified value.
 
         Returns:
             Tensor of shape ``broadcast(p.shape, q.shape)[:-1]``, in the inputs' dtype.

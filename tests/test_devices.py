@@ -109,20 +109,10 @@ def _dtypes(device: str) -> list[torch.dtype]:
     return [torch.float64, torch.float32, *small]
 
 
-#: a known defect, not a tolerance: the ratio-form emitted perspective q f(p/q) differentiates
-#: to f(u) - u f'(u) with u = p/q, two terms of size u that cancel to -3 for (u-1)^2/(u+1): at
-#: u = 1.2e5 the float32 q-gradient is -3.0078 (exact -2.99993). Issue 15, item 3 replaces that
-#: path by the log-space perspective (q F(l) for l <= 0, p K(l) for l > 0); strict, so the
-#: marker must go when it lands
-_RATIO_FORM = pytest.mark.xfail(
-    strict=True, reason="issue 15 item 3: q-gradient of q f(p/q) cancels at p/q ~ 1e5 (float32)"
-)
-
-
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(
     "case",
-    [pytest.param(c, marks=_RATIO_FORM) if c == "user_generator" else c for c in sorted(CASES)],
+    sorted(CASES),
 )
 def test_values_gradients_device_and_dtype(device: str, case: str) -> None:
     make_function, make_inputs = CASES[case]

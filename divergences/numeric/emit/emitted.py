@@ -22,7 +22,12 @@ expressions of the symbolic layer:
       0 f(0/0) = 0, \qquad q f(0/q) = q f(0^+), \qquad
       0 f(p/0) = p \lim_{u\to\infty} f(u)/u,
 
-  ``+inf`` where the limit is infinite and never ``NaN``, also in the gradient.
+  ``+inf`` where the limit is infinite and never ``NaN``, also in the gradient; evaluated in
+  classes of the ratio ``min(p, q)/max(p, q)`` (near ``p = q`` in ``x = (p - q)/q``, in the
+  ratio below 1, in the log-ratio where the ratio is subnormal), so it neither overflows nor
+  loses the digits of ``p - q`` (:mod:`.perspective`); ``perspective_parts`` also holds the
+  non-negative centred terms :math:`q (f(p/q) - f(1) - f'(1)(p/q - 1))` that the discrete
+  divergences sum.
 
 How each expression is printed:
 
@@ -45,7 +50,7 @@ between SymPy calls, and the sign decisions of the rewrites bound their own SymP
 Every callable keeps the input's dtype and device (float16/bfloat16 are computed in float32 and
 rounded once), does no host synchronisation, and works under ``torch.compile(fullgraph=True)``
 and ``torch.func.grad``/``vmap``. Inputs are finite numbers: ``+-inf`` is outside the contract
-(``f(inf)`` may be ``NaN``); the perspective handles ``p/q = inf`` by its limit.
+(``f(inf)`` may be ``NaN``).
 
 ``tests/emit/`` checks every function against literature closed forms (mpmath)
 to ``4 eps (|h(x)| + |x h'(x)|)`` in float64 (and the same bound with the dtype's eps in float32,
@@ -64,17 +69,17 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import sympy as sp
-import torch
 from torch import Tensor
 
 from divergences.numeric.kernels.means import AffineTerm
-from divergences.numeric.precision import upcast
 from divergences.symbolic.cache import cached, source_fingerprint
 from divergences.symbolic.conjugate import internal_errors
 from divergences.symbolic.legendre import is_numeric
 from divergences.symbolic.serialize import register_dataclass
 from divergences.symbolic.symbols import r, t, u, v
 
+from . import perspective as perspective_forms
+from .perspective import Perspective
 from .primitives import expm1, softplus
 from .printer import Piece, compile_pieces
 from .rewrite import _simplify, candidate_forms, time_budget
@@ -232,9 +237,16 @@ class Emitted:
 
     @cached_property
     def perspective(self) -> Callable[[Tensor, Tensor], Tensor]:
-        pieces = tuple(p for p in self.forms("generator").pieces if p[1] != sp.FiniteSet(0))
-        _, f_positive = compile_pieces(pieces, u, "generator_positive")
-        return _perspective(f_positive, self.limit_at_zero, self.slope_at_infinity)
+        """``(p, q) -> q f(p/q)`` element-wise, without overflow and accurate next to ``p = q``
+        (:mod:`.perspective`)."""
+        return self.perspective_parts.elementwise
+
+    @cached_property
+    def perspective_parts(self) -> Perspective:
+        """The element-wise perspective, its centred terms
+        :math:`q (f(p/q) - f(1) - f'(1)(p/q - 1)) \\ge 0`, :math:`f'(1)` and :math:`f(1)`: what
+        :func:`divergences.numeric.discrete.divergence` sums for a divergence without a kernel."""
+        return _perspective(self)
 
 
 def _affine_split(a: sp.Expr, b: sp.Expr, core: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
@@ -368,33 +380,18 @@ def _constant(x: sp.Expr) -> float:
     return math.inf if x is sp.oo else -math.inf if x is sp.S.NegativeInfinity else float(x)
 
 
-def _perspective(
-    f: Callable[[Tensor], Tensor], f0: float, slope: float
-) -> Callable[[Tensor, Tensor], Tensor]:
-    """``q f(p/q)`` with the zero conventions; no branch sees a singular argument."""
+def _perspective(emitted: Emitted) -> Perspective:
+    """The perspective of ``emitted``'s derivation: forms searched once (cached on disk with the
+    other forms, within :data:`SEARCH_BUDGET_S`), then compiled."""
+    d = emitted._d
+    what = f"generator {d.name!r}, perspective"
 
-    def at_zero(q: Tensor) -> Tensor:  # q f(0+)
-        return torch.full_like(q, math.inf) if math.isinf(f0) else q * f0
+    def run() -> perspective_forms.PerspectiveForms:
+        with internal_errors(what), time_budget(SEARCH_BUDGET_S, what):
+            return perspective_forms.search(d)
 
-    def at_infinity(p: Tensor) -> Tensor:  # p lim f(u)/u
-        return torch.full_like(p, math.inf) if math.isinf(slope) else p * slope
-
-    def impl(p: Tensor, q: Tensor) -> Tensor:
-        p, q = torch.broadcast_tensors(p, q)
-        both = (p > 0) & (q > 0)
-        ps = torch.where(both, p, 1.0)
-        qs = torch.where(both, q, 1.0)
-        ratio = ps / qs
-        # the ratio may underflow to 0 or overflow to inf (subnormal p or q): use the limits
-        regular = both & (ratio > 0) & (ratio < math.inf)
-        us = torch.where(regular, ratio, 1.0)
-        value = qs * f(us)
-        zero_side = (p == 0) | (ratio == 0)
-        limits = torch.where(zero_side, torch.where(q == 0, 0.0, at_zero(q)), at_infinity(p))
-        return torch.where(regular, value, limits)
-
-    impl.__doc__ = "q f(p/q) element-wise with 0 f(0/0) = 0 and the limits at 0 and inf"
-    return upcast(impl)
+    forms = cached((*emitted._key, "perspective"), run, fingerprint=_fingerprint())
+    return perspective_forms.build(forms, "perspective")
 
 
 _EMITTED: dict[tuple[str, ...], Emitted] = {}
