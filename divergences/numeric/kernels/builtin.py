@@ -317,17 +317,21 @@ def _jeffrey(p: Tensor, q: Tensor) -> Tensor:
     return torch.where(both, value, torch.where((p > 0) | (q > 0), _INF, 0.0))
 
 
-def _mixture_terms_and_log1p(p: Tensor, q: Tensor) -> tuple[Tensor, Tensor]:
+def _mixture_terms_and_log1p(
+    p: Tensor, q: Tensor, total: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     r""":func:`_mixture_terms` with five fresh tensors instead of ten (in place: the masks and
     ``s log r``), and :math:`\operatorname{log1p}(r)` of the ratio ``r = min/max``. The masks
     add ``1`` to a zero (``max = 0``; ``r = 0`` where ``min = 0``) instead of filling it, which
-    is the same for non-negative inputs and half the time of ``masked_fill_`` on the CPU."""
+    is the same for non-negative inputs and half the time of ``masked_fill_`` on the CPU.
+    ``total``, when the caller has it, is ``p + q`` (not recomputed)."""
     small, large = torch.minimum(p, q), torch.maximum(p, q)
     ratio = torch.div(small, large.add_(large <= 0))
     del large
     log1p_ratio = torch.log1p(ratio)
     terms = ratio.add_(small <= 0).log_().mul_(small)
-    return terms.addcmul_(p + q, log1p_ratio, value=-1.0), log1p_ratio
+    total = p + q if total is None else total
+    return terms.addcmul_(total, log1p_ratio, value=-1.0), log1p_ratio
 
 
 def _mixture_terms_inplace(p: Tensor, q: Tensor) -> Tensor:
@@ -388,7 +392,8 @@ def _mixture_centred_inplace(p: Tensor, q: Tensor) -> Tensor:
     _, near, total, y = _near_(p, q)
     value = mixture_series(y, inplace=True).mul_(y)
     value.mul_(total.copy_(p).add_(q)).mul_(0.5)
-    terms = _mixture_terms_inplace(p, q).add_(total.mul_(_LN2))
+    terms, _ = _mixture_terms_and_log1p(p, q, total)
+    terms.add_(total.mul_(_LN2))
     # finite everywhere (NaN only from NaN inputs): the far terms are multiplied by the mask
     return terms.mul_(near.logical_not_()).add_(value)
 
@@ -438,7 +443,7 @@ def _js_fast_terms(p: Tensor, q: Tensor) -> tuple[Tensor, Tensor]:
     """Twice ``js``'s far-class terms for every element, and the row sums of ``p + q`` over the
     pairs that may be in the near class."""
     total = torch.add(p, q)
-    terms, log1p_ratio = _mixture_terms_and_log1p(p, q)
+    terms, log1p_ratio = _mixture_terms_and_log1p(p, q, total)
     near_mass = torch.linalg.vecdot(total, (log1p_ratio > _NEAR_LOG1P).to(p.dtype))
     return terms.add_(total.mul_(_LN2)), near_mass
 
