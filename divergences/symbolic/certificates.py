@@ -31,7 +31,14 @@ import sympy as sp
 from .conjugate import Conjugate, internal_errors, region_limit
 from .generator import Generator, Piece
 from .legendre import is_numeric
-from .simplify import interval_parametrisation, is_zero, nice
+from .simplify import (
+    clearly_nonzero,
+    interval_parametrisation,
+    is_zero,
+    nice,
+    simplified,
+    simplifies_to_zero,
+)
 from .steps import Step
 from .symbols import t, u
 
@@ -153,7 +160,7 @@ def fenchel_young_steps(gen: Generator, conj: Conjugate) -> list[Step]:
             _f(u) + _fstar(sp.Derivative(_f(u), u)), u * sp.Derivative(_f(u), u), evaluate=False
         )
         where = f"u in ({piece.left}, {piece.right})"
-        affine = sp.simplify(sp.diff(derivative, u)) == 0
+        affine = simplifies_to_zero(sp.diff(derivative, u))
         candidates: list[sp.Expr] = []
         if affine:
             candidates.append(conj.expr.subs(t, derivative))
@@ -232,7 +239,7 @@ def conjugate_convexity_step(conj: Conjugate) -> Step:
             slope_r = sp.limit(sp.diff(right.value, t), t, x, "+") if right.hi != x else None
             if slope_l is None or slope_r is None:
                 continue
-            if not bool(sp.simplify(slope_r - slope_l) >= 0):
+            if not bool(simplified(slope_r - slope_l) >= 0):
                 symbolic = False
                 break
     if symbolic:
@@ -376,12 +383,12 @@ def value_at_one_step(gen: Generator, conj: Conjugate) -> list[Step]:
     for piece in gen.pieces:
         derivative = sp.diff(piece.expr, u)
         if piece.left < 1 < piece.right or (piece.right is sp.oo and piece.left < 1):
-            slopes = [sp.simplify(derivative.subs(u, 1))]
+            slopes = [simplified(derivative.subs(u, 1))]
             break
         if piece.right == 1:
-            slopes.append(sp.simplify(sp.limit(derivative, u, 1, "-")))
+            slopes.append(simplified(sp.limit(derivative, u, 1, "-")))
         if piece.left == 1:
-            slopes.append(sp.simplify(sp.limit(derivative, u, 1, "+")))
+            slopes.append(simplified(sp.limit(derivative, u, 1, "+")))
     steps = []
     f1 = gen.offset
     for slope in dict.fromkeys(slopes):
@@ -414,10 +421,10 @@ def range_step(gen: Generator, claimed: sp.Interval) -> Step:
     """
     lower = gen.offset
     # f(0+) and lim f(u)/u = f'(oo) (f convex) are derived once, with the generator
-    upper = sp.simplify(gen.limits.value_at_zero + gen.limits.slope_at_infinity)
+    upper = simplified(gen.limits.value_at_zero + gen.limits.slope_at_infinity)
     derived = sp.Interval(lower, upper)
-    ok = sp.simplify(derived.start - claimed.start) == 0 and (
-        derived.end == claimed.end or sp.simplify(derived.end - claimed.end) == 0
+    ok = simplified(derived.start - claimed.start) == 0 and (
+        derived.end == claimed.end or simplified(derived.end - claimed.end) == 0
     )
     relation = sp.Eq(
         sp.Add(sp.Limit(_f(u), u, 0, "+"), sp.Limit(_f(u) / u, u, sp.oo), evaluate=False),
@@ -433,6 +440,14 @@ def range_step(gen: Generator, claimed: sp.Interval) -> Step:
     )
 
 
+def _nonzero_at(residual: sp.Expr, x: sp.Expr) -> bool:
+    """Whether the number ``residual(x)`` is shown nonzero: exactly evaluated away from zero
+    (:func:`.simplify.clearly_nonzero`, no rewrite can reach 0 then), else when :func:`nice`
+    does not reduce it to ``0``."""
+    value = residual.subs(u, x)
+    return clearly_nonzero(value) or nice(value) != 0
+
+
 def symmetry_step(gen: Generator, claimed: bool) -> Step:
     """``D_f`` is symmetric iff ``g(u) = f(u) - u f(1/u)`` is affine (Liese and Vajda 1987,
     Thm. 1.13). Since ``g(1) = 0``, affine means ``g(u) = g(2) (u - 1)``.
@@ -443,10 +458,10 @@ def symmetry_step(gen: Generator, claimed: bool) -> Step:
     if is_zero(residual):
         symmetric, method, detail = True, "symbolic", "f(u) - u f(1/u) - c (u - 1) simplifies to 0"
     else:
-        witnesses = [x for x in (3, sp.Rational(1, 3), 10) if nice(residual.subs(u, x)) != 0]
-        if witnesses:
+        witness = next((x for x in (3, sp.Rational(1, 3), 10) if _nonzero_at(residual, x)), None)
+        if witness is not None:
             symmetric, method = False, "symbolic"
-            detail = f"f(u) - u f(1/u) - c (u - 1) is nonzero at u = {witnesses[0]}"
+            detail = f"f(u) - u f(1/u) - c (u - 1) is nonzero at u = {witness}"
         else:
             fn = _numeric(residual, u)
             with mpmath.workdps(DIGITS):

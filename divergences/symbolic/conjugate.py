@@ -42,6 +42,7 @@ from .simplify import (
     nice,
     one_sided_limit,
     radicals_normalised,
+    simplified,
     simplify_on_interval,
 )
 from .steps import DerivationStep
@@ -91,7 +92,7 @@ def region_limit(region: Region, end: str) -> sp.Expr:
     if isinstance(region.value, ConjugateValue):
         return region.value.end_value(end)
     at, direction = (region.lo, "+") if end == "lo" else (region.hi, "-")
-    return sp.simplify(sp.limit(region.value, t, at, direction))
+    return simplified(sp.limit(region.value, t, at, direction))
 
 
 def _samples(lo: sp.Expr, hi: sp.Expr) -> list[sp.Expr]:
@@ -349,10 +350,10 @@ def _conjugate(gen: Generator) -> Conjugate:
             )
         )
     for index, piece in enumerate(gen.pieces):
-        derivative = sp.simplify(sp.diff(piece.expr, u))
+        derivative = simplified(sp.diff(piece.expr, u))
         lo = one_sided_limit(derivative, u, piece.left, "+")
         hi = one_sided_limit(derivative, u, piece.right, "-")
-        affine = sp.simplify(hi - lo) == 0
+        affine = simplified(hi - lo) == 0
         spread = f"is constant, {lo} (affine piece)" if affine else f"ranges over ({lo}, {hi})"
         if len(gen.pieces) > 1:
             steps.append(
@@ -402,7 +403,7 @@ def _conjugate(gen: Generator) -> Conjugate:
             x = piece.right
             nxt = gen.pieces[index + 1]
             lo_next = one_sided_limit(sp.diff(nxt.expr, u), u, x, "+")
-            if sp.simplify(lo_next - hi) != 0:
+            if simplified(lo_next - hi) != 0:
                 value = nice(x * t - piece.expr.subs(u, x))
                 regions.append(Region("kink", hi, lo_next, True, value, x))
                 steps.append(
@@ -418,7 +419,7 @@ def _conjugate(gen: Generator) -> Conjugate:
         )
     )
     if b.is_finite:
-        at_b = sp.simplify(sp.limit(b * u - last.expr, u, sp.oo))
+        at_b = simplified(sp.limit(b * u - last.expr, u, sp.oo))
         closed = bool(at_b.is_finite)
         steps.append(
             DerivationStep(
@@ -430,16 +431,16 @@ def _conjugate(gen: Generator) -> Conjugate:
         if closed:
             previous = regions[-1]
             at_end = region_limit(previous, "hi")
-            if sp.simplify(at_end - at_b) != 0:
+            if simplified(at_end - at_b) != 0:
                 raise DerivationError(
                     f"generator {name!r}: f* is not lower semicontinuous at t = b = {b} "
                     f"(left limit {at_end}, value {at_b})"
                 )
             try:
-                direct = sp.simplify(previous.value.subs(t, b))
+                direct = simplified(previous.value.subs(t, b))
             except (ZeroDivisionError, TypeError):
                 direct = sp.nan
-            if direct.is_finite and sp.simplify(direct - at_b) == 0:
+            if direct.is_finite and simplified(direct - at_b) == 0:
                 regions[-1] = Region(
                     previous.kind, previous.lo, b, True, previous.value, previous.argmax
                 )

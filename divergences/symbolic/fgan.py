@@ -26,7 +26,7 @@ import mpmath
 import sympy as sp
 
 from .generator import Generator
-from .simplify import nice
+from .simplify import nice, simplified
 from .steps import DerivationStep, Step
 from .symbols import r, u, v
 
@@ -59,11 +59,11 @@ def activation_certificate(g: sp.Expr, domain: sp.Interval) -> Step:
     """
     lo = sp.limit(g, v, -sp.oo)
     hi = sp.limit(g, v, sp.oo)
-    derivative = sp.simplify(sp.diff(g, v))
+    derivative = simplified(sp.diff(g, v))
     relation = sp.Contains(sp.Function("g_f")(v), domain)
-    inside = bool(sp.simplify(lo - domain.start) >= 0) if lo.is_finite else lo == -sp.oo
+    inside = bool(simplified(lo - domain.start) >= 0) if lo.is_finite else lo == -sp.oo
     if hi.is_finite:
-        inside = inside and bool(sp.simplify(domain.end - hi) >= 0)
+        inside = inside and bool(simplified(domain.end - hi) >= 0)
     else:
         inside = inside and domain.end is sp.oo
     if derivative.is_positive:
@@ -90,7 +90,7 @@ def optimal_critic(gen: Generator) -> sp.Expr:
     args = []
     for piece in gen.pieces:
         cond = sp.true if piece.right is sp.oo else sp.Lt(r, piece.right)
-        args.append((sp.simplify(sp.diff(piece.expr, u).subs(u, r)), cond))
+        args.append((simplified(sp.diff(piece.expr, u).subs(u, r)), cond))
     return sp.Piecewise(*args)
 
 
@@ -105,12 +105,12 @@ def optimal_discriminator() -> tuple[sp.Lambda, tuple[DerivationStep, ...], tupl
     integrand = a * sp.log(y) + b * sp.log(1 - y)
     first = sp.diff(integrand, y)
     stationary = sp.solve(sp.Eq(first, 0), y)
-    (d_star,) = [c for c in stationary if sp.simplify(c - sp.Rational(1, 2)).is_real]
-    second = sp.simplify(sp.diff(integrand, y, 2))
-    inside = sp.simplify(d_star).is_positive and sp.simplify(1 - d_star).is_positive
+    (d_star,) = [c for c in stationary if simplified(c - sp.Rational(1, 2)).is_real]
+    second = simplified(sp.diff(integrand, y, 2))
+    inside = simplified(d_star).is_positive and simplified(1 - d_star).is_positive
     # y = 1 / (1 + w), w > 0, ranges over (0, 1): SymPy decides the sign on the whole interval
     w = sp.Symbol("w", positive=True)
-    concave = sp.simplify(second.subs(y, 1 / (1 + w))).is_negative
+    concave = simplified(second.subs(y, 1 / (1 + w))).is_negative
     derivation = (
         DerivationStep("pointwise GAN integrand in y = D(x)", sp.Eq(sp.Symbol("V"), integrand)),
         DerivationStep("stationarity dV/dy = 0", sp.Eq(first, 0)),
@@ -136,7 +136,7 @@ def optimal_discriminator() -> tuple[sp.Lambda, tuple[DerivationStep, ...], tupl
             "in logits: D^* = sigmoid(log a - log b)",
             sp.Eq(d_star, 1 / (1 + sp.exp(-(sp.log(a) - sp.log(b)))), evaluate=False),
             "symbolic",
-            sp.simplify(d_star - 1 / (1 + sp.exp(-(sp.log(a) - sp.log(b))))) == 0,
+            simplified(d_star - 1 / (1 + sp.exp(-(sp.log(a) - sp.log(b))))) == 0,
         ),
     )
     return sp.Lambda((a, b), d_star), derivation, steps

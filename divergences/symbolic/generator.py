@@ -20,7 +20,7 @@ from sympy.calculus.util import continuous_domain
 from ..errors import InvalidGeneratorError, NotConvexError
 from .parse import check_expression, parse_expression
 from .serialize import register_dataclass
-from .simplify import one_sided_limit
+from .simplify import one_sided_limit, simplified, simplifies_to_zero
 from .steps import Step
 from .symbols import s, u
 
@@ -168,11 +168,11 @@ def _split(f: sp.Expr) -> tuple[Piece, ...]:
     for expr, where in folded.as_expr_set_pairs(_POSITIVE_REALS):
         for part in where.args if isinstance(where, sp.Union) else (where,):
             if isinstance(part, sp.Interval) and part.measure != 0:
-                intervals.append((sp.simplify(expr), part.start, part.end))
+                intervals.append((simplified(expr), part.start, part.end))
     intervals.sort(key=lambda x: float(x[1]))
     merged: list[Piece] = []
     for expr, lo, hi in intervals:
-        if merged and sp.simplify(merged[-1].expr - expr) == 0 and merged[-1].right == lo:
+        if merged and simplified(merged[-1].expr - expr) == 0 and merged[-1].right == lo:
             merged[-1] = Piece(expr, merged[-1].left, hi)
         else:
             merged.append(Piece(expr, lo, hi))
@@ -184,7 +184,7 @@ def _check_junctions(f: sp.Expr, pieces: tuple[Piece, ...], name: str) -> None:
         x = left.right
         a = one_sided_limit(left.expr, u, x, "-")
         b = one_sided_limit(right.expr, u, x, "+")
-        if sp.simplify(a - b) != 0:
+        if simplified(a - b) != 0:
             raise _fail(name, f"is not continuous at u = {x}: f({x}-) = {a}, f({x}+) = {b}")
         slope_l = one_sided_limit(sp.diff(left.expr, u), u, x, "-")
         slope_r = one_sided_limit(sp.diff(right.expr, u), u, x, "+")
@@ -200,13 +200,13 @@ def _piece_convexity(piece: Piece, name: str) -> str:
     second = sp.diff(piece.expr, u, 2)
     if second == 0:
         return "symbolic"
-    inside = sp.simplify(second.subs(u, piece.parametrisation()))
+    inside = simplified(second.subs(u, piece.parametrisation()))
     if inside.is_nonnegative:
         return "symbolic"
     where = sp.Interval.open(piece.left, piece.right)
     negative: sp.Set | None
     try:
-        negative = sp.solveset(sp.simplify(second) < 0, u, where)
+        negative = sp.solveset(simplified(second) < 0, u, where)
     except (NotImplementedError, ValueError, TypeError):
         negative = None
     if negative is not None and not isinstance(negative, sp.ConditionSet):
@@ -214,7 +214,7 @@ def _piece_convexity(piece: Piece, name: str) -> str:
             return "symbolic"
         witness = _witness(negative)
         raise NotConvexError(
-            f"generator {name!r} is not convex on (0, oo): f''(u) = {sp.simplify(second)} < 0 "
+            f"generator {name!r} is not convex on (0, oo): f''(u) = {simplified(second)} < 0 "
             f"for u in {negative} (e.g. u = {witness})"
         )
     fn = sp.lambdify(u, second, modules="mpmath")
@@ -224,7 +224,7 @@ def _piece_convexity(piece: Piece, name: str) -> str:
             if value < -(mpmath.mpf(10) ** -20) * max(1, abs(value)):
                 raise NotConvexError(
                     f"generator {name!r} is not convex on (0, oo): f''(u) = "
-                    f"{sp.simplify(second)} is {mpmath.nstr(value, 6)} < 0 at "
+                    f"{simplified(second)} is {mpmath.nstr(value, 6)} < 0 at "
                     f"u = {mpmath.nstr(x, 8)} (numeric check)"
                 )
     return f"numeric: f'' >= 0 at 30 digits on {_GRID_TEXT}"
@@ -241,9 +241,9 @@ def _witness(region: sp.Set) -> sp.Expr:
 
 
 def _is_affine(pieces: tuple[Piece, ...]) -> bool:
-    if any(sp.simplify(sp.diff(p.expr, u, 2)) != 0 for p in pieces):
+    if any(not simplifies_to_zero(sp.diff(p.expr, u, 2)) for p in pieces):
         return False
-    slopes = {sp.simplify(sp.diff(p.expr, u)) for p in pieces}
+    slopes = {simplified(sp.diff(p.expr, u)) for p in pieces}
     return len(slopes) == 1
 
 
@@ -263,8 +263,8 @@ def prepare_generator(
     _check_junctions(f, pieces, name)
     if _is_affine(pieces):
         raise _fail(name, f"f(u) = {f} is affine: the divergence would be identically zero")
-    offset = sp.nsimplify(sp.simplify(f.subs(u, 1)), [sp.log(2), sp.log(3)])
-    offset = sp.simplify(f.subs(u, 1)) if sp.simplify(offset - f.subs(u, 1)) != 0 else offset
+    offset = sp.nsimplify(simplified(f.subs(u, 1)), [sp.log(2), sp.log(3)])
+    offset = simplified(f.subs(u, 1)) if simplified(offset - f.subs(u, 1)) != 0 else offset
     if offset != 0 and not allow_offset:
         raise _fail(
             name,

@@ -36,6 +36,7 @@ import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
 from .serialize import register_sympy_class
+from .simplify import simplified
 from .symbols import u
 
 __all__ = [
@@ -257,7 +258,7 @@ class ConjugateValue(_NumericFunction):
         a, b = self.piece
         at, direction = (a, "+") if end == "lo" else (b, "-")
         slope = sp.diff(body, u)
-        return sp.simplify(sp.limit(slope * u - body, u, at, direction))
+        return simplified(sp.limit(slope * u - body, u, at, direction))
 
 
 def is_numeric(expr: sp.Basic) -> bool:

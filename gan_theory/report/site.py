@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import itertools
 import json
 import os
 import shutil
@@ -27,6 +26,7 @@ from divergences.render.names import slug
 
 if TYPE_CHECKING:
     from ..propositions import Proposition
+from . import _warm
 from .html import DISCRIMINATOR_PAGE, INDEX, SiteMap
 
 __all__ = ["FORMATS", "Selection", "UnknownNameError", "select", "write_report"]
@@ -118,11 +118,45 @@ def _unique_pages(names: Iterable[str], folder: str) -> dict[str, str]:
     return pages
 
 
+def _start_warmup(
+    reported: Sequence[tuple[str, dict[str, object]]],
+    formats: Sequence[str],
+    workers: int | None,
+    *,
+    propositions: bool,
+    plots: Sequence[str],
+) -> _warm.Warmup:
+    """The worker processes that fill a cold cache (:mod:`._warm`) for an HTML report of these
+    entries (with ``propositions`` when the report checks any, and the propositions' ``plots``),
+    unless ``workers == 1``."""
+    if "html" not in formats or workers == 1:
+        return _warm.Warmup(None, [])
+    return _warm.start(reported, workers, propositions=propositions, plots=plots)
+
+
+def _early_warmup(
+    only: Iterable[str] | None,
+    extra: Sequence[dv.FDivergence],
+    formats: Sequence[str],
+    workers: int | None,
+) -> _warm.Warmup | None:
+    """For the whole report (no ``only``, no ``extra``), the workers started before
+    :func:`select` imports the theory (about 1.5 s): every registry entry of
+    :data:`~.markdown.REPORTED`, every proposition, and so every plot of :data:`~.plots.PLOTS`.
+    ``None`` for any other report: its workers start after :func:`select`."""
+    from .markdown import REPORTED
+    from .plots import PLOTS
+
+    if only is not None or extra:
+        return None
+    return _start_warmup(REPORTED, formats, workers, propositions=True, plots=tuple(PLOTS))
+
+
 def _render(
-    selection: Selection, formats: Sequence[str], progress: bool | None, workers: int | None
+    selection: Selection, formats: Sequence[str], progress: bool | None, warmup: _warm.Warmup
 ) -> dict[str, str]:
-    """Every file of the report, relative path -> text (nothing is written here)."""
-    from . import _warm
+    """Every file of the report, relative path -> text (nothing is written here); ``warmup``
+    is filling a cold cache meanwhile (it is shut down here)."""
     from .html import discriminator_page, divergence_site_page, index_page, proposition_page
     from .markdown import registry_report
     from .plots import proposition_svg
@@ -133,16 +167,12 @@ def _render(
     bar = _progress(total * (2 if html else 1), progress)
     divergences: list[dv.FDivergence] = list(selection.extra)
     # a cold cache is filled by worker processes while this one checks the propositions
-    warmup = _warm.Warmup(None, [])
-    if html and workers != 1:
-        warmup = _warm.start(selection.reported, workers)
     try:
         if warmup.active:
             # the propositions derive the registered entries with their defaults (fgan_bound):
             # they wait for the workers' entries, then run while the workers do the variants
             bar.set_description("deriving (worker processes)")  # type: ignore[attr-defined]
-            defaults = sum(1 for _ in itertools.takewhile(lambda e: not e[1], selection.reported))
-            warmup.wait(defaults if selection.propositions else None)
+            warmup.wait(defaults_only=bool(selection.propositions))
         bar.set_description("checking propositions")  # type: ignore[attr-defined]
         for p in selection.propositions:
             bar.set_postfix_str(p.name)  # type: ignore[attr-defined]
@@ -208,6 +238,34 @@ def _render(
     return files
 
 
+def _selected_files(
+    only: Iterable[str] | None,
+    extra: Sequence[dv.FDivergence],
+    formats: Sequence[str],
+    progress: bool | None,
+    workers: int | None,
+) -> dict[str, str]:
+    """:func:`select` the content and :func:`_render` it, with the workers of a cold cache
+    started as early as the content is known (:func:`_early_warmup`)."""
+    from .plots import PLOTS
+
+    warmup = _early_warmup(only, extra, formats, workers)
+    try:
+        selection = select(only, extra)
+        if warmup is None:
+            warmup = _start_warmup(
+                selection.reported,
+                formats,
+                workers,
+                propositions=bool(selection.propositions),
+                plots=[p.name for p in selection.propositions if p.name in PLOTS],
+            )
+        return _render(selection, formats, progress, warmup)
+    finally:
+        if warmup is not None:
+            warmup.cancel()
+
+
 def _install(files: dict[str, str], out: Path) -> list[Path]:
     """Write ``files`` into a temporary folder beside ``out``, then move them into ``out``."""
     out = out.absolute()
@@ -262,8 +320,7 @@ def write_report(
             starts a process; ``None`` uses up to 2 CPUs when at least
             :data:`~._warm.MIN_ENTRIES` registry entries are reported and the cache is cold (the
             ``gan-theory report`` command does; from a script, call it under
-            ``if __name__ == "__main__":``, since the workers are spawned processes that import
-            the main module).
+            ``if __name__ == "__main__":``, since the workers import the main module).
         on_written: called with each path once everything is in place.
 
     Raises:
@@ -278,8 +335,7 @@ def write_report(
             f"unknown format(s) {', '.join(map(repr, bad)) or '(none given)'}; "
             f"choose from {', '.join(FORMATS)}"
         )
-    selection = select(only, divergences)
-    files = _render(selection, formats, progress, workers)
+    files = _selected_files(only, divergences, formats, progress, workers)
     paths = _install(files, Path(out))
     if on_written is not None:
         for path in paths:

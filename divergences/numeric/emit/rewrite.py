@@ -43,6 +43,7 @@ import mpmath
 import sympy as sp
 
 from divergences.errors import DerivationError
+from divergences.symbolic.simplify import simplified
 
 from .primitives import (
     MPMATH,
@@ -109,7 +110,7 @@ def _is_zero(x: sp.Expr) -> bool:
         return True
     if abs(sp.N(x, 30)) > 1e-20:
         return False
-    return bool(sp.simplify(x) == 0)
+    return bool(_simplify(x) == 0)
 
 
 def _split_term(term: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
@@ -441,8 +442,23 @@ def stabilise(
     for ``t < 1/2``), which lets ``log`` of products expand and ``b^a - 1`` become ``expm1``.
     A sign is only used when it is proved (:func:`_sign_on_region`); otherwise the rewrite that
     needs it is not applied.
+
+    Memoised per process (:func:`_stabilised`): the candidate search asks for the same form
+    with the same options many times (three in four calls for the registry), and the result is a
+    pure function of them.
     """
-    return _bottom_up(sp.sympify(expr, strict=True), _Rules(omega, shift, var, region))
+    expr = sp.sympify(expr, strict=True)
+    if expr.has(sp.Float):  # equal across precisions before SymPy 1.13: a memo could mix them
+        return _bottom_up(expr, _Rules(omega, shift, var, region))
+    return _stabilised(expr, omega, shift, var, region)
+
+
+@functools.lru_cache(maxsize=4096)
+def _stabilised(
+    expr: sp.Expr, omega: bool, shift: bool, var: sp.Symbol | None, region: sp.Set | None
+) -> sp.Expr:
+    """:func:`stabilise` of an expression without ``Float``, remembered."""
+    return _bottom_up(expr, _Rules(omega, shift, var, region))
 
 
 def _log1p_form(expr: sp.Expr) -> sp.Expr:
@@ -478,15 +494,16 @@ def _log1p_form(expr: sp.Expr) -> sp.Expr:
             continue
         g = items[0][0]
         product = sp.Mul(*[a ** sp.nsimplify(k / g) for k, a in items])
-        inner = sp.factor(sp.simplify(product - 1))
+        inner = sp.factor(_simplify(product - 1))
         out += g * multiplier * log1p(inner)
     return out
 
 
-@functools.lru_cache(maxsize=1024)
 def _simplify(expr: sp.Expr) -> sp.Expr:
-    """``sympy.simplify``, memoised: the same expressions come back for every branch option."""
-    return sp.simplify(expr)
+    """``sympy.simplify``, memoised: the same expressions come back for every branch option,
+    and the symbolic layer has simplified many of them already (one memo for both,
+    :func:`divergences.symbolic.simplify.simplified`)."""
+    return simplified(expr)
 
 
 @functools.lru_cache(maxsize=256)
@@ -498,7 +515,10 @@ def _symbolic_forms_uncached(expr: sp.Expr) -> Iterable[sp.Expr]:
     yield expr
     simple = _simplify(expr)
     yield simple
-    for base in (expr, simple):
+    # when simplify changes nothing, the second base would repeat the first one's forms, which
+    # the candidate search drops as duplicates anyway
+    same = simple == expr and not expr.has(sp.Float)
+    for base in (expr,) if same else (expr, simple):
         if base.has(sp.log):
             yield sp.expand_log(base)
             combined = sp.logcombine(base)
@@ -557,7 +577,7 @@ def _exponential_rates(expr: sp.Expr, var: sp.Symbol | None) -> dict[sp.Expr, sp
     for e in expr.atoms(sp.exp):
         if var not in e.free_symbols:
             continue
-        rate = sp.simplify(e.args[0] / var)
+        rate = _simplify(e.args[0] / var)
         if not rate.is_Rational or rate == 0:
             return {}
         rates[e] = rate
@@ -622,7 +642,7 @@ def _centred_logs(expr: sp.Expr, var: sp.Symbol | None) -> list[sp.Expr]:
             arg = lg.args[0]
             if w not in arg.free_symbols or not arg.is_rational_function(w):
                 continue
-            at_one = sp.simplify(arg.subs(w, 1))
+            at_one = _simplify(arg.subs(w, 1))
             if not (at_one.is_number and at_one.is_positive):
                 continue
             centred[lg] = sp.log(at_one) + log1p(sp.factor(sp.cancel((arg - at_one) / at_one)))
