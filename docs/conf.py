@@ -38,7 +38,7 @@ source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
 # pages in progress elsewhere, not built until they join the toctree in index.md:
 # distributions.md (being written), performance.md (written by benchmarks/scaling.py)
-exclude_patterns = ["_build", "performance.md"]
+exclude_patterns = ["_build"]
 
 # Markdown pages: $...$ and $$...$$ math, GitHub-style heading anchors for in-page links
 myst_enable_extensions = ["dollarmath", "amsmath"]

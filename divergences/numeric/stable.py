@@ -41,6 +41,8 @@ __all__ = [
     "lambertw",
     "log1mexp",
     "log1mexp_negexp",
+    "log_max",
+    "log_tiny",
     "mixture_series",
     "omega_log",
     "softplus",
@@ -139,8 +141,8 @@ class _Log1mexpNegexp(torch.autograd.Function):
 
     @staticmethod
     def forward(y: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        low = math.log(torch.finfo(y.dtype).tiny)
-        y_c = y.clamp(low, _log_max(y.dtype))
+        low = log_tiny(y.dtype)
+        y_c = y.clamp(low, log_max(y.dtype))
         z = torch.exp(y_c)
         neg_z = torch.neg(z)
         exp_neg_z = torch.exp(neg_z)
@@ -177,9 +179,16 @@ def _exp_cap(dtype: torch.dtype) -> float:
     return cap.item()
 
 
-def _log_max(dtype: torch.dtype) -> float:
+def log_max(dtype: torch.dtype) -> float:
+    r"""The largest number of ``dtype`` whose ``exp`` is finite (:math:`\log M` rounded down,
+    ``M`` the dtype's largest finite number): the cap of :func:`exp_capped`."""
     cap = _EXP_CAPS.get(dtype)
     return cap if cap is not None else _exp_cap(dtype)
+
+
+def log_tiny(dtype: torch.dtype) -> float:
+    r""":math:`\log t`, ``t`` the smallest normal number of ``dtype``."""
+    return math.log(torch.finfo(dtype).tiny)
 
 
 def exp_capped(x: Tensor) -> Tensor:
@@ -190,12 +199,12 @@ def exp_capped(x: Tensor) -> Tensor:
     where the outer function is flat; the outer function sees a huge finite argument instead
     of ``inf`` (the emitter checks that the composite still has the right value).
     """
-    return torch.exp(x.clamp_max(_log_max(x.dtype)))
+    return torch.exp(x.clamp_max(log_max(x.dtype)))
 
 
 def expm1_capped(x: Tensor) -> Tensor:
     r""":math:`e^{\min(x, \log M)} - 1`, see :func:`exp_capped`."""
-    return torch.expm1(x.clamp_max(_log_max(x.dtype)))
+    return torch.expm1(x.clamp_max(log_max(x.dtype)))
 
 
 def xlogy(x: Tensor, y: Tensor) -> Tensor:

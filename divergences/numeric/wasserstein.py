@@ -36,6 +36,7 @@ from torch import Tensor
 from divergences.errors import InputError
 
 from ._checks import require_values
+from .host import reads_on_host
 from .precision import working_dtype
 
 __all__ = ["sliced_wasserstein", "wasserstein_1d", "wasserstein_nd"]
@@ -346,13 +347,7 @@ def _numpy_sorts(samples: Tensor) -> bool:
     tensors only: never on an accelerator (no host transfer), under ``torch.compile`` or inside
     a ``torch.func`` transform (which need torch operations), or on a meta tensor.
     """
-    return (
-        samples.device.type == "cpu"
-        and samples.dtype in (torch.float32, torch.float64)
-        and samples.layout == torch.strided
-        and not torch.compiler.is_compiling()
-        and not torch._C._functorch.is_functorch_wrapped_tensor(samples)
-    )
+    return reads_on_host(samples)
 
 
 def _sorted(samples: Tensor) -> Tensor:

@@ -483,6 +483,21 @@ def test_compiled_before_any_eager_call() -> None:
     torch.testing.assert_close(other, _all_losses(divergence_of("js"), real, fake))
 
 
+def test_prepare_is_marked_as_dynamo_would_mark_it() -> None:
+    # _fgan marks _prepare by hand (importing Dynamo for its decorator costs 0.8 s per process):
+    # the hand mark must be exactly what torch.compiler.assume_constant_result sets
+    from divergences.losses import _fgan
+
+    def probe() -> None: ...
+
+    before = set(vars(probe))
+    marked = torch.compiler.assume_constant_result(probe)
+    assert marked is probe
+    added = {k: v for k, v in vars(probe).items() if k not in before}
+    assert added == {k: getattr(_fgan._prepare, k) for k in added}
+    assert added  # the decorator does mark something
+
+
 @pytest.mark.slow
 def test_losses_compile_with_inductor() -> None:
     d = divergence_of("js")

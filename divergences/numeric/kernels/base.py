@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from divergences.numeric.host import reads_on_host
+
 if TYPE_CHECKING:
     from divergences.registry import Entry
 
@@ -91,17 +93,7 @@ def fast_form_applies(p: Tensor, q: Tensor) -> bool:
     (which need one graph without data-dependent control flow), or when autograd records the
     call (the centred terms have the accurate gradients).
     """
-    return (
-        p.device.type == "cpu"
-        and q.device.type == "cpu"
-        and p.dtype in (torch.float32, torch.float64)
-        and p.layout == torch.strided
-        and q.layout == torch.strided
-        and not _tracks_gradient(p, q)
-        and not torch.compiler.is_compiling()
-        and not torch._C._functorch.is_functorch_wrapped_tensor(p)
-        and not torch._C._functorch.is_functorch_wrapped_tensor(q)
-    )
+    return reads_on_host(p, q) and not _tracks_gradient(p, q)
 
 
 def offset_sum(offset: float, q: Tensor) -> Tensor:
