@@ -13,16 +13,20 @@ so nothing saturates to ``log 0``: the losses and their gradients (``sigma(v) - 
 Each mean is one autograd node with a closed-form backward
 (:func:`divergences.losses._softplus_mean.softplus_mean`: one fresh tensor forward, one
 backward, the same values as ``softplus(-v).mean()``), so a loss holds no more memory than
-``F.binary_cross_entropy_with_logits``.
+``F.binary_cross_entropy_with_logits``. Below :data:`divergences.losses._plan.FUSED_MIN_NUMEL`
+elements (training batches) the means are plain autograd operations instead, whose Python
+overhead is smaller than a Function's.
 """
 
 from __future__ import annotations
 
 from torch import Tensor
 
+from divergences.losses import _plan
 from divergences.losses._softplus_mean import softplus_mean
 from divergences.numeric._checks import check_compatible, check_scores
 from divergences.numeric.precision import upcast
+from divergences.numeric.stable import softplus
 
 __all__ = ["gan_discriminator_loss", "gan_generator_loss"]
 
@@ -70,7 +74,7 @@ def gan_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
 
 @upcast
 def _discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    return 0.5 * softplus_mean(real_logits, -1.0) + 0.5 * softplus_mean(fake_logits, 1.0)
+    return 0.5 * _softplus_mean(real_logits, -1.0) + 0.5 * _softplus_mean(fake_logits, 1.0)
 
 
 def gan_generator_loss(fake_logits: Tensor, saturating: bool = False) -> Tensor:
@@ -117,5 +121,13 @@ def gan_generator_loss(fake_logits: Tensor, saturating: bool = False) -> Tensor:
 @upcast
 def _generator_loss(fake_logits: Tensor, saturating: bool) -> Tensor:
     if saturating:
-        return -softplus_mean(fake_logits, 1.0)
-    return softplus_mean(fake_logits, -1.0)
+        return -_softplus_mean(fake_logits, 1.0)
+    return _softplus_mean(fake_logits, -1.0)
+
+
+def _softplus_mean(v: Tensor, slope: float) -> Tensor:
+    """The mean of ``softplus(slope * v)``: fused from :data:`~._plan.FUSED_MIN_NUMEL` elements
+    on, plain autograd operations below (where a Function's Python overhead costs more)."""
+    if v.numel() < _plan.FUSED_MIN_NUMEL:
+        return softplus(v if slope == 1.0 else -v).mean()
+    return softplus_mean(v, slope)

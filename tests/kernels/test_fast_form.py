@@ -118,12 +118,13 @@ def test_kl_rows_agree_with_mpmath() -> None:
 @pytest.mark.parametrize("name", FAST)
 def test_rejected_rows_are_the_centred_sum_over_several_blocks(name: str) -> None:
     outcomes = 1000
-    rows = 3 * base._BLOCK // outcomes + 5  # several blocks, the last one short
+    block = KERNELS[name].fast_block
+    rows = 3 * block // outcomes + 5  # several blocks, the last one short
     p, q = _dirichlet(rows, outcomes, 1.0, 9), _dirichlet(rows, outcomes, 1.0, 10)
     near = torch.arange(rows) % 7 == 3
     q[near] = _nearby(p[near], 1e-9)
     # a whole block of nearby rows, then one of far rows: the form switches both ways
-    first_block = base._BLOCK // outcomes
+    first_block = block // outcomes
     q[:first_block] = _nearby(p[:first_block], 1e-5)
     near[:first_block] = True
     q[5] = p[5]

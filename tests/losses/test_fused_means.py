@@ -31,6 +31,7 @@ import torch
 import divergences as dv
 from divergences.losses import (
     _exp_mean,
+    _plan,
     fgan_critic_loss,
     fgan_generator_loss,
     gan_discriminator_loss,
@@ -72,6 +73,13 @@ FUSED_TERMS = [
     for (name, params), quantities in FUSED.items()
     for quantity in sorted(quantities)
 ]
+
+
+@pytest.fixture(autouse=True)
+def _always_fused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the tests below use small batches: take the fused path at every size (the switch at
+    # FUSED_MIN_NUMEL has its own test, test_small_batches_take_the_plain_means)
+    monkeypatch.setattr(_plan, "FUSED_MIN_NUMEL", 0)
 
 
 def _emitted(name: str, params: tuple) -> object:
@@ -513,3 +521,54 @@ def test_fused_losses_keep_at_most_one_batch_for_the_backward(name: str, params:
     if FUSED[(name, params)] == set(QUANTITIES):
         saved = _saved_bytes(lambda r, f: fgan_critic_loss(d, r, f), real, fake)
         assert saved <= 2 * one_batch
+
+
+# --------------------------------------------------------------------------------------------
+# The switch by size
+# --------------------------------------------------------------------------------------------
+
+
+class _Counting:
+    """Counts the calls of a fused mean."""
+
+    def __init__(self, fused) -> None:
+        self.fused, self.calls = fused, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.fused(*args)
+
+
+@pytest.mark.parametrize(
+    ("name", "quantity"), [("kl", "conjugate_of_activation"), ("gan", "activation")]
+)
+def test_small_batches_take_the_plain_means(monkeypatch: pytest.MonkeyPatch, name, quantity):
+    monkeypatch.setattr(_plan, "FUSED_MIN_NUMEL", 1000)
+    fused, reference = _terms(name, (), quantity)
+    counting = _Counting(fused.core_mean)
+    fused = FusedTerm(fused.constant, fused.factor, counting, fused.exponential, reference)
+    small, large = _batch(1, 999, F64, 2.0), _batch(2, 1000, F64, 2.0)
+    assert torch.equal(fused.mean(small), reference.mean(small))  # the emitter's, bit for bit
+    assert counting.calls == 0
+    got = fused.mean(large)
+    assert counting.calls == 1
+    torch.testing.assert_close(got, reference.mean(large), rtol=1e-14, atol=1e-300)
+
+
+def test_small_gan_batches_take_the_plain_softplus(monkeypatch: pytest.MonkeyPatch) -> None:
+    from divergences.losses import _gan
+
+    monkeypatch.setattr(_plan, "FUSED_MIN_NUMEL", 1000)
+    counting = _Counting(softplus_mean)
+    monkeypatch.setattr(_gan, "softplus_mean", counting)
+    for n, fused_calls in ((999, 0), (1000, 2)):
+        counting.calls = 0
+        real = _batch(3, n, F64, 3.0).requires_grad_(True)
+        fake = _batch(4, n, F64, 3.0).requires_grad_(True)
+        loss = gan_discriminator_loss(real, fake)
+        assert counting.calls == fused_calls
+        plain = 0.5 * stable.softplus(-real).mean() + 0.5 * stable.softplus(fake).mean()
+        torch.testing.assert_close(loss, plain, rtol=1e-15, atol=0)
+        grads = torch.autograd.grad(loss, (real, fake))
+        for got, want in zip(grads, torch.autograd.grad(plain, (real, fake)), strict=True):
+            torch.testing.assert_close(got, want, rtol=1e-14, atol=0)

@@ -80,7 +80,8 @@ _Fast = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 CERTIFIED = 16
 
 
-#: elements per block of the fast form (512 KB of float64 per temporary: within the L2 cache)
+#: elements per block of the fast form by default (512 KB of float64 per temporary: within the
+#: L2 cache); a kernel with fewer temporaries may take larger blocks (``fast_block``)
 _BLOCK = 2**16
 
 
@@ -166,6 +167,7 @@ class Kernel:
     slope: float = 0.0
     offset: float = 0.0
     fast: _Fast | None = None
+    fast_block: int = _BLOCK
 
     def _scaled_terms(self, p: Tensor, q: Tensor, reduce: bool) -> Tensor:
         tracked = _tracks_gradient(p, q)
@@ -232,7 +234,7 @@ class Kernel:
         """The fast form's rows where its bound is within :data:`CERTIFIED` eps of the value,
         the centred sum elsewhere (host reads of the row flags; CPU only).
 
-        Rows are taken in blocks of about :data:`_BLOCK` elements: their temporaries stay in the
+        Rows are taken in blocks of about ``fast_block`` elements: their temporaries stay in the
         cache and are recycled by the allocator, where whole-batch temporaries would each cost a
         fresh allocation (page faults) and a pass through memory (2-3x slower at
         ``1024 x 1000``), and a block's rejected rows are recomputed while they are in the
@@ -244,7 +246,7 @@ class Kernel:
         batch, outcomes = p.shape[:-1], p.shape[-1]
         p, q = p.reshape(-1, outcomes), q.reshape(-1, outcomes)
         out = p.new_empty(p.shape[0])
-        step = max(1, _BLOCK // max(outcomes, 1))
+        step = max(1, self.fast_block // max(outcomes, 1))
         margin = CERTIFIED * torch.finfo(p.dtype).eps
         fast = True
         for start in range(0, p.shape[0], step):
@@ -289,6 +291,7 @@ def register_kernel(
     slope: float = 0.0,
     offset: float = 0.0,
     fast: _Fast | None = None,
+    fast_block: int = _BLOCK,
 ) -> Callable[[Callable[[Tensor, Tensor], Tensor]], Callable[[Tensor, Tensor], Tensor]]:
     r"""Decorator: attach ``terms`` as the hand kernel of ``entry`` (see :class:`Kernel`).
 
@@ -296,7 +299,8 @@ def register_kernel(
 
     ``centred``, ``centred_inplace``, ``centred_scale``, ``slope`` (:math:`f'(1)`) and ``offset``
     (:math:`f(1)`) give the divergence as a sum of non-negative terms (:meth:`Kernel.divergence`);
-    ``fast`` is the optional cheaper form checked row by row.
+    ``fast`` is the optional cheaper form checked row by row, over blocks of about
+    ``fast_block`` elements.
 
     Only for an entry without parameters (a family's kernel depends on its parameters: attach a
     factory with :meth:`divergences.registry.Entry.attach_kernel`). Returns ``terms`` unchanged.
@@ -324,6 +328,7 @@ def register_kernel(
             slope,
             offset,
             fast,
+            fast_block,
         )
         entry.attach_kernel(lambda: kernel)
         return terms

@@ -197,6 +197,12 @@ _UNIT = {torch.float64: 2.0**-53, torch.float32: 2.0**-24}
 _SUBNORMAL_SLACK = {torch.float64: 2.0**-1063, torch.float32: 2.0**-138}
 
 
+#: kl's fast form keeps one temporary: blocks of 2^18 elements (2 MB of float64, in the last-level
+#: cache) cost fewer dispatches than the default 2^16; measured at 1024 x 1000 float64, one
+#: thread: 5.6 ms against 6.4 ms (js, with more temporaries, is fastest at 2^16)
+_KL_BLOCK = 2**18
+
+
 def _kl_fast_terms(p: Tensor, q: Tensor) -> Tensor:
     """``p log(p/q)`` from the rounded ratio, clamped to at least the smallest subnormal (so
     ``p = 0`` gives ``0``; ``NaN`` stays ``NaN``), on one fresh tensor of the broadcast
@@ -245,6 +251,7 @@ register_kernel(
     centred_inplace=_kl_centred_inplace,
     slope=1.0,
     fast=_kl_fast,
+    fast_block=_KL_BLOCK,
 )(_kl)
 
 
@@ -274,6 +281,7 @@ register_kernel(
     centred_inplace=_reverse_kl_centred_inplace,
     slope=-1.0,
     fast=_reverse_kl_fast,
+    fast_block=_KL_BLOCK,
 )(_reverse_kl)
 
 
