@@ -207,6 +207,6 @@ class Proposition(NotebookCard):
         """The notebook summary card (:class:`divergences._notebook.NotebookCard`)."""
         from ..report import cards
 
-        return {"html": cards.card_html, "latex": cards.card_latex}.get(
-            kind, cards.card_markdown
-        )(self)
+        return {"html": cards.card_html, "latex": cards.card_latex}.get(kind, cards.card_markdown)(
+            self
+        )
