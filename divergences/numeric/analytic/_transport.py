@@ -12,6 +12,7 @@ r"""Reference values of Wasserstein distances: 1-D quadrature and the Gaussian c
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Callable
@@ -53,6 +54,28 @@ def _quad(func: Callable[[float], float], a: float, b: float, **options: object)
         return integrate.quad(func, a, b, **options)
 
 
+#: levels ``s`` at which the quantile gaps are sampled for sign changes: geometric towards the
+#: endpoint singularity at 0, where a crossing of two quantile functions hides among the
+#: extrapolation of QUADPACK (e.g. N(3, e^{1/4}) against N(1.625, 1): they cross at
+#: s = 6.5e-7, and without that break point the quadrature is 7e-8 low or does not converge)
+_LEVELS = tuple(float(x) for x in np.geomspace(1e-15, 0.5, 161))
+
+
+def _sign_changes(gap: Callable[[ArrayLike], np.ndarray], levels: tuple[float, ...]) -> list[float]:
+    """The zeros of ``gap`` between consecutive ``levels`` where it changes sign (``gap``
+    evaluated on all levels at once, then Brent's method; a change of sign inside one interval is
+    found, two within one are not)."""
+    from scipy.optimize import brentq
+
+    values = gap(np.asarray(levels))
+    zeros = []
+    for k in np.flatnonzero(np.isfinite(values[:-1]) & np.isfinite(values[1:])):
+        if values[k] * values[k + 1] < 0:
+            root = brentq(lambda s: float(gap(s)), levels[k], levels[k + 1], xtol=1e-300)
+            zeros.append(float(root))
+    return zeros
+
+
 def wasserstein1_quad(
     first: Distribution,
     second: Distribution,
@@ -69,7 +92,9 @@ def wasserstein1_quad(
         W_1 = \int_{-\infty}^{m} |F(x) - G(x)|\,dx + \int_{m}^{\infty} |S_G(x) - S_F(x)|\,dx,
 
     with :math:`S = 1 - F` the survival functions, used on the right of the split point
-    :math:`m` so that the upper tail is not lost to cancellation in :math:`1 - F`. For frozen
+    :math:`m` so that the upper tail is not lost to cancellation in :math:`1 - F`. Where
+    :math:`F` and :math:`G` cross (a kink of the integrand, located on a grid of quantiles and
+    refined by Brent's method) is a break point. For frozen
     :mod:`scipy.stats` distributions ``cdf`` and ``sf`` are used and the break points default to
     the quantiles at :math:`10^{-12}, 10^{-6}, 0.01, 0.25, 0.5, 0.75, 0.99, 1 - 10^{-6},
     1 - 10^{-12}` of both; plain callables are taken as CDFs (pass ``points`` where they vary).
@@ -107,6 +132,21 @@ def wasserstein1_quad(
     lo, hi = breaks[0], breaks[-1]
     split = breaks[len(breaks) // 2]
 
+    def gap_at(x: float) -> float:
+        # F - G, written as S_G - S_F right of the split (no cancellation in 1 - F there)
+        return cdf1(x) - cdf2(x) if x <= split else sf2(x) - sf1(x)
+
+    # where F and G cross, |F - G| has a kink: a break point (on a grid of both distributions'
+    # quantiles, geometric towards both tails, as in wasserstein_quantile_quad)
+    grid = set(breaks)
+    for dist in (first, second):
+        if isinstance(dist, _Frozen):
+            tails = np.asarray(_LEVELS)
+            grid.update(np.asarray(dist.ppf(tails), dtype=float).tolist())
+            grid.update(np.asarray(dist.isf(tails), dtype=float).tolist())
+    grid_points = tuple(sorted(x for x in grid if math.isfinite(x) and lo <= x <= hi))
+    breaks = sorted({*breaks, *_sign_changes(np.vectorize(gap_at, otypes=[float]), grid_points)})
+
     def left(x: float) -> float:
         return abs(cdf1(x) - cdf2(x))
 
@@ -143,7 +183,12 @@ def wasserstein_quantile_quad(
     :math:`s \in (0, 1/2]` uses ``ppf`` and the upper half is integrated as
     :math:`\int_0^{1/2} |\bar F^{-1}(s) - \bar G^{-1}(s)|^p ds` with the inverse survival
     functions ``isf``, so both endpoint singularities sit at :math:`s = 0` where no precision is
-    lost in :math:`1 - s`. The error estimate is propagated through the p-th root to first order.
+    lost in :math:`1 - s`. Where the two quantile functions cross (a kink of the integrand), the
+    crossing, located on a geometric grid of levels and refined by Brent's method, ends one
+    quadrature and starts the next. Each half is integrated in :math:`t = -\log s`
+    (:math:`ds = e^{-t} dt`), where the quantile's logarithmic singularity at :math:`s = 0`
+    becomes an exponentially decaying tail. The error estimate is propagated through the p-th
+    root to first order.
 
     Example:
         >>> from scipy import stats
@@ -154,14 +199,28 @@ def wasserstein_quantile_quad(
     if not p >= 1:
         raise ValueError(f"p must be >= 1, got {p}")
 
-    def lower(s: float) -> float:
-        return abs(float(first.ppf(s)) - float(second.ppf(s))) ** p
+    def lower_gap(s: ArrayLike) -> np.ndarray:
+        return np.asarray(first.ppf(s), dtype=float) - np.asarray(second.ppf(s), dtype=float)
 
-    def upper(s: float) -> float:
-        return abs(float(first.isf(s)) - float(second.isf(s))) ** p
+    def upper_gap(s: ArrayLike) -> np.ndarray:
+        return np.asarray(first.isf(s), dtype=float) - np.asarray(second.isf(s), dtype=float)
 
     options = {"epsabs": epsabs, "epsrel": epsrel, "limit": limit}
-    pieces = [_quad(lower, 0.0, 0.5, **options), _quad(upper, 0.0, 0.5, **options)]
+    pieces = []
+    for gap in (lower_gap, upper_gap):
+        # in t = -log s the endpoint singularity moves to t = oo, where the integrand
+        # |gap(e^-t)|^p e^-t decays exponentially; one quadrature per interval between
+        # crossings, so that each integrand is smooth inside (a kink only at an end)
+        edges = [math.log(2.0), *sorted(-math.log(z) for z in _sign_changes(gap, _LEVELS))]
+
+        def integrand(t: float, gap: Callable[[ArrayLike], np.ndarray] = gap) -> float:
+            s = math.exp(-t)
+            # below the smallest double the weight is 0 and the quantiles infinite: the
+            # integrand's limit is 0 (finite p-th moments; for normals |gap| ~ sqrt(t))
+            return abs(float(gap(s))) ** p * s if s > 0.0 else 0.0
+
+        for a, b in itertools.pairwise([*edges, math.inf]):
+            pieces.append(_quad(integrand, a, b, **options))
     cost = sum(piece[0] for piece in pieces)
     cost_error = sum(piece[1] for piece in pieces)
     value = cost ** (1.0 / p)
