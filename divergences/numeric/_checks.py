@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from divergences.errors import InputError
+from divergences.numeric.host import reads_on_host
 
 __all__ = [
     "check_compatible",
@@ -159,6 +161,31 @@ def _value_flags(x: Tensor) -> Tensor:
     )
 
 
+#: up to this many elements (p and q together), plain CPU tensors are checked with NumPy: its
+#: reductions cost a few microseconds where each torch operation costs about five, so a pair of
+#: 1000-element vectors is checked in about 30 us instead of 240 us; above it torch's are faster
+#: (a 1024 x 1000 float32 batch: 0.28 ms against NumPy's 0.56 ms)
+HOST_CHECK_NUMEL = 2**14
+
+
+def _value_flags_on_host(x: Tensor) -> list[float]:
+    """:func:`_value_flags` of a plain CPU tensor (:func:`~divergences.numeric.host.reads_on_host`)
+    computed by NumPy, as a list: the same extremes, and the row sums accumulated in the same
+    dtype (float64 for float64, float32 for float32)."""
+    values = x.detach().numpy()
+    if values.size == 0:
+        return [0.0, 0.0, 0.0]
+    with np.errstate(all="ignore"):  # an overflowing row sum is data here, not a warning
+        low, high = values.min(), values.max()  # NaN propagates into both, as in aminmax
+        deviation = np.abs(values.sum(-1, dtype=values.dtype) - 1)
+    deviation = deviation[np.isfinite(deviation)]  # rows whose sum overflowed count as 0
+    return [
+        float(not (np.isfinite(low) and np.isfinite(high))),
+        float(low < 0),
+        float(deviation.max()) if deviation.size else 0.0,
+    ]
+
+
 def require_values(**named: Tensor) -> None:
     """Refuse tensors without data (``device="meta"``) where values must be read.
 
@@ -179,8 +206,11 @@ def require_values(**named: Tensor) -> None:
 def _check_values(p: Tensor, q: Tensor) -> None:
     require_values(p=p, q=q)
     tol = normalisation_tolerance(p.dtype)
-    # one host synchronisation for all six checks
-    values = torch.cat([_value_flags(p), _value_flags(q)]).tolist()
+    if reads_on_host(p, q) and p.numel() + q.numel() <= HOST_CHECK_NUMEL:
+        values = _value_flags_on_host(p) + _value_flags_on_host(q)
+    else:
+        # one host synchronisation for all six checks
+        values = torch.cat([_value_flags(p), _value_flags(q)]).tolist()
     for name, (not_finite, negative, deviation) in zip(
         ("p", "q"), (values[0:3], values[3:6]), strict=True
     ):

@@ -27,6 +27,7 @@ import torch
 
 import divergences as dv
 from divergences.errors import InputError
+from divergences.numeric import _checks
 from divergences.numeric._checks import normalisation_tolerance
 from divergences.testing.oracles import REGISTERED_FORMS, ClosedForms, exact_value
 from divergences.testing.oracles import u as U
@@ -240,6 +241,36 @@ def test_inplace_terms_equal_the_plain_terms_bit_for_bit(name: str, dtype: torch
 UNIFORM = [0.25, 0.25, 0.25, 0.25]
 
 
+@pytest.fixture(params=["numpy", "torch"])
+def check_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a value-check test through NumPy's checks (small plain CPU tensors) and torch's."""
+    if request.param == "torch":
+        monkeypatch.setattr(_checks, "HOST_CHECK_NUMEL", -1)
+    return request.param
+
+
+def _flag_cases() -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(3)
+    rows = torch.rand(5, 7, generator=generator, dtype=F64)
+    cases = [rows / rows.sum(-1, keepdim=True), rows, -rows, rows.T]  # .T: not contiguous
+    for value in (math.nan, math.inf, -math.inf, -1e-300, 1e308):
+        bad = (rows / rows.sum(-1, keepdim=True)).clone()
+        bad[2, 3] = value
+        cases.append(bad)
+    cases.append(torch.full((3, 4), 1e308, dtype=F64))  # finite entries, sums overflow
+    cases.append(torch.empty(0, 4, dtype=F64))
+    return cases + [c.float() for c in cases]
+
+
+def test_numpy_and_torch_value_flags_agree() -> None:
+    for x in _flag_cases():
+        on_host = _checks._value_flags_on_host(x)
+        in_torch = _checks._value_flags(x).tolist()
+        assert on_host[:2] == in_torch[:2], x
+        # the row sums may be rounded differently (pairwise orders): within a few ulps of 1
+        assert on_host[2] == pytest.approx(in_torch[2], rel=1e-5, abs=4e-7), x
+
+
 @pytest.mark.parametrize("dtype", [F64, F32, torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("side", ["p", "q"])
 @pytest.mark.parametrize(
@@ -256,7 +287,7 @@ UNIFORM = [0.25, 0.25, 0.25, 0.25]
     ],
 )
 def test_value_checks_name_the_argument_and_condition(
-    bad: list[float], message: str, side: str, dtype: torch.dtype
+    bad: list[float], message: str, side: str, dtype: torch.dtype, check_path: str
 ) -> None:
     good = torch.tensor([UNIFORM, UNIFORM], dtype=dtype)
     wrong = torch.tensor([UNIFORM, bad], dtype=dtype)  # the second row of a batch
@@ -283,7 +314,7 @@ def test_value_checks_report_p_before_q_and_the_deviation() -> None:
     )
 
 
-def test_value_checks_accept_normalised_input_within_the_tolerance() -> None:
+def test_value_checks_accept_normalised_input_within_the_tolerance(check_path: str) -> None:
     tol = normalisation_tolerance(F32)
     p = torch.tensor([0.5, 0.5 + tol / 2], dtype=F32)
     q = torch.tensor([0.5, 0.5], dtype=F32)
@@ -296,7 +327,7 @@ def test_value_checks_accept_normalised_input_within_the_tolerance() -> None:
     ("p_shape", "q_shape", "out_shape"),
     [((0, 5), (0, 5), (0,)), ((0, 5), (1, 5), (0,)), ((3, 0, 5), (5,), (3, 0))],
 )
-def test_value_checks_accept_an_empty_batch(p_shape, q_shape, out_shape) -> None:
+def test_value_checks_accept_an_empty_batch(p_shape, q_shape, out_shape, check_path) -> None:
     p = torch.full(p_shape, 0.2, dtype=F64)
     q = torch.full(q_shape, 0.2, dtype=F64)
     for name in ("kl", "js"):
